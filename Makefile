@@ -1,0 +1,56 @@
+# The clinic chatbot's commands. `make run`, `make shell` and `make test` set up whatever is missing.
+SHELL := bash
+.DEFAULT_GOAL := help
+
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export PYTHONHASHSEED := 0
+
+UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+RUN := $(UV) run --frozen
+
+.PHONY: help install setup train retrain run shell test lint validate pytest crossval nlu-report clean
+
+help: ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+.venv/.synced: pyproject.toml uv.lock
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	$(UV) sync --frozen
+	@touch $@
+
+install: .venv/.synced ## install Python dependencies (uv, from the lock file)
+
+setup: install ## build the spaCy pipeline, migrate the database, load the FAQ
+	$(RUN) massagebot setup
+
+train: setup ## train the model (skipped by Rasa when data and config are unchanged)
+	$(RUN) rasa train --out models
+
+retrain: setup ## train even if nothing changed (e.g. after editing a custom component)
+	$(RUN) rasa train --out models --force
+
+run: train ## serve the bot: Rasa on :5005 (REST, socket.io), actions on :5055; Ctrl-C stops both
+	$(RUN) massagebot serve
+
+shell: train ## talk to the bot in this terminal, as staff testing conversations
+	$(RUN) massagebot shell
+
+lint: install ## ruff
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+
+validate: setup ## Rasa's own checks of domain, data and stories
+	$(RUN) rasa data validate --fail-on-warnings
+
+pytest: train
+	$(RUN) pytest
+
+test: lint validate pytest ## everything CI runs
+
+crossval: setup ## 5-fold cross-validation of NLU configs (slow; writes docs/nlu-evaluation.md)
+	$(RUN) python -m tests.nlu.crossval
+
+clean: ## remove trained models, the local database and caches
+	rm -rf models var .rasa results test-artifacts .pytest_cache

@@ -1,0 +1,78 @@
+"""The two-stage fallback: offer the likely topics, then ask to rephrase, then offer a person."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, UserUtteranceReverted
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import SQLAlchemyError
+
+from actions.context import clinic, settings
+from bot import advice, faq
+from bot.topics import FAQ_TOPICS, label
+
+MAX_SUGGESTIONS = 3
+
+
+def _log(tracker: Tracker, reason: str) -> None:
+    message = tracker.latest_message
+    intent = message.get("intent") or {}
+    ranking = message.get("intent_ranking") or [{}]
+    try:
+        faq.log_unanswered(
+            settings().database_url,
+            message.get("text") or "",
+            reason,
+            # The classifier's best guess, not "nlu_fallback": that is what staff want to see.
+            ranking[0].get("name") or intent.get("name"),
+            ranking[0].get("confidence"),
+            tracker.sender_id,
+        )
+    except SQLAlchemyError:
+        logging.getLogger(__name__).exception("Could not log an unanswered question")
+
+
+class ActionAskAffirmation(Action):
+    """First miss: the likeliest topics as buttons with readable labels."""
+
+    def name(self) -> str:
+        return "action_default_ask_affirmation"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        await asyncio.to_thread(_log, tracker, "unclear")
+        ranking = tracker.latest_message.get("intent_ranking") or []
+        likely = [r["name"] for r in ranking if r.get("name") in FAQ_TOPICS][:MAX_SUGGESTIONS]
+        for intent in ("ask_benefits", "ask_back_pain", "schedule_appointment"):
+            if len(likely) >= MAX_SUGGESTIONS:
+                break
+            if intent not in likely:
+                likely.append(intent)
+        options = [{"title": label(intent), "payload": f"/{intent}"} for intent in likely]
+        options.append({"title": "Something else", "payload": "/out_of_scope"})
+        dispatcher.utter_message(
+            text="Sorry, I'm not sure I understood. Did you mean one of these?", buttons=options
+        )
+        return []
+
+
+class ActionGiveUp(Action):
+    """Second miss: a person and the clinic's phone number rather than a third guess."""
+
+    def name(self) -> str:
+        return "action_default_fallback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        await asyncio.to_thread(_log, tracker, "fallback")
+        dispatcher.utter_message(
+            text=advice.gave_up(clinic()),
+            buttons=[{"title": label("human_handoff"), "payload": "/human_handoff"}],
+        )
+        return [UserUtteranceReverted()]

@@ -1,0 +1,1 @@
+"""Massage clinic chatbot core: domain logic that knows nothing of Rasa."""

@@ -1,0 +1,1 @@
+"""Rasa input/output channels: the website widget and the messaging apps."""

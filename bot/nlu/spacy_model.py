@@ -1,0 +1,45 @@
+"""Build the project's own spaCy pipeline: blank English plus a lookup lemmatizer.
+
+No pretrained English model for spaCy 3.4 can be downloaded where the bot is built, and the
+bot needs only tokens and lemmas, which the lookup tables from `spacy-lookups-data` give
+offline. Rasa's `SpacyNLP` loads the saved folder by path.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+DEFAULT_PATH = Path("var/spacy/en_massagebot")
+
+
+def build(path: Path = DEFAULT_PATH) -> Path:
+    import spacy
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+    nlp.initialize()
+    nlp.meta.update(
+        {
+            "name": "massagebot",
+            "version": "1.0.0",
+            "description": "Blank English tokenizer with lookup lemmas for the clinic chatbot",
+        }
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nlp.to_disk(path)
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("path", nargs="?", type=Path, default=DEFAULT_PATH)
+    args = parser.parse_args()
+    if (args.path / "meta.json").exists():
+        print(f"spaCy pipeline already at {args.path}")
+        return
+    print(f"spaCy pipeline written to {build(args.path)}")
+
+
+if __name__ == "__main__":
+    main()

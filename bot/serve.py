@@ -1,0 +1,130 @@
+"""Start the action server and Rasa together, and stop both cleanly on Ctrl-C.
+
+`make run`, `make shell` and the end-to-end tests all start the bot this way.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def rasa_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+    return env
+
+
+def action_server_command(port: int) -> list[str]:
+    return [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)]
+
+
+def rasa_command(
+    subcommand: str,
+    model: Path | None,
+    port: int | None = None,
+    endpoints: Path = Path("endpoints.yml"),
+    credentials: Path = Path("credentials.yml"),
+    extra: Sequence[str] = (),
+) -> list[str]:
+    command = [sys.executable, "-m", "rasa", subcommand, "--endpoints", str(endpoints)]
+    if model is not None:
+        command += ["--model", str(model)]
+    if subcommand == "run":
+        command += ["--credentials", str(credentials)]
+    if port is not None:
+        command += ["--port", str(port)]
+    return command + list(extra)
+
+
+def wait_until_up(
+    url: str, timeout: float = 180.0, process: subprocess.Popen | None = None
+) -> None:
+    """Poll a health URL; fail early if the process we wait for has died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{' '.join(process.args)} exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
+
+
+def stop(processes: Sequence[subprocess.Popen], grace: float = 10.0) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + grace
+    for process in processes:
+        try:
+            process.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def start_action_server(port: int, env: dict[str, str] | None = None) -> subprocess.Popen:
+    process = subprocess.Popen(action_server_command(port), env=env or rasa_env())
+    wait_until_up(f"http://127.0.0.1:{port}/health", process=process)
+    return process
+
+
+@contextmanager
+def running(
+    model: Path | None,
+    port: int = 5005,
+    action_port: int = 5055,
+    endpoints: Path = Path("endpoints.yml"),
+    credentials: Path = Path("credentials.yml"),
+    env: dict[str, str] | None = None,
+    extra: Sequence[str] = (),
+) -> Iterator[list[subprocess.Popen]]:
+    """The action server and Rasa, up and answering; both stopped on the way out."""
+    env = env or rasa_env()
+    processes = [start_action_server(action_port, env)]
+    try:
+        command = rasa_command("run", model, port, endpoints, credentials, extra)
+        processes.append(subprocess.Popen(command, env=env))
+        wait_until_up(f"http://127.0.0.1:{port}/webhooks/rest/", timeout=300, process=processes[-1])
+        yield processes
+    finally:
+        stop(processes)
+
+
+def serve(model: Path | None, port: int = 5005, action_port: int = 5055) -> int:
+    """Run until Ctrl-C or until either server dies; returns an exit code."""
+    try:
+        with running(model, port, action_port) as processes:
+            print(f"The bot is up: http://localhost:{port} (Ctrl-C stops it)", flush=True)
+            while all(p.poll() is None for p in processes):
+                time.sleep(0.5)
+            return next(p.returncode for p in processes if p.returncode is not None) or 1
+    except KeyboardInterrupt:
+        return 0
+
+
+def shell(model: Path | None, action_port: int = 5055, debug: bool = False) -> int:
+    """The staff test conversation: `rasa shell` with the action server started for you."""
+    env = rasa_env()
+    actions = start_action_server(action_port, env)
+    try:
+        extra = ["--debug"] if debug else []
+        return subprocess.call(rasa_command("shell", model, extra=extra), env=env)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        stop([actions])

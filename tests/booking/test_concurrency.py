@@ -1,0 +1,87 @@
+"""50 clients racing for one slot: the database constraint lets exactly one through.
+
+Run on SQLite (a temporary file, several connections) and on PostgreSQL (a fresh database).
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.booking.service import BookingOutcome, BookingService
+from bot.clinic import Clinic
+from bot.db import session_scope
+from bot.models import Booking, BookingSlot
+
+from .conftest import Clock, local
+
+ATTEMPTS = 50
+SLOT = local(2025, 11, 21, 15, 0)
+
+
+def race(
+    clinic: Clinic, url: str, clock: Clock, starts: list[datetime], service_id: str = "back-60"
+) -> list[BookingOutcome]:
+    """Every attempt waits at a barrier, then all call `create` at once, each with its own
+    service object and therefore its own sessions and connections."""
+    barrier = threading.Barrier(len(starts))
+
+    def attempt(index: int) -> BookingOutcome:
+        service = BookingService(clinic, url, clock=clock)
+        barrier.wait()
+        return service.create(
+            service_id, starts[index], f"Client {chr(65 + index % 26)}", f"c{index}@example.com"
+        )
+
+    with ThreadPoolExecutor(max_workers=len(starts)) as pool:
+        return list(pool.map(attempt, range(len(starts))))
+
+
+def stored(url: str) -> tuple[int, int]:
+    with session_scope(url) as session:
+        bookings = session.execute(select(func.count()).select_from(Booking)).scalar_one()
+        slots = session.execute(select(func.count()).select_from(BookingSlot)).scalar_one()
+        return int(bookings), int(slots)
+
+
+def check_exactly_one(outcomes: list[BookingOutcome], url: str) -> None:
+    booked = [o for o in outcomes if o.code == "booked"]
+    assert len(booked) == 1, [o.code for o in outcomes]
+    assert all(o.code == "taken" for o in outcomes if o.code != "booked")
+    assert stored(url) == (1, 4)
+
+
+def test_fifty_attempts_one_booking_sqlite(solo_clinic: Clinic, db_url: str, clock: Clock) -> None:
+    check_exactly_one(race(solo_clinic, db_url, clock, [SLOT] * ATTEMPTS), db_url)
+
+
+@pytest.mark.postgres
+def test_fifty_attempts_one_booking_postgres(
+    solo_clinic: Clinic, pg_url: str, clock: Clock
+) -> None:
+    check_exactly_one(race(solo_clinic, pg_url, clock, [SLOT] * ATTEMPTS), pg_url)
+
+
+def test_overlapping_starts_also_race_safely(solo_clinic: Clinic, db_url: str, clock: Clock) -> None:
+    # Different starts whose hour-long sessions overlap 15:00–15:45: still only one wins.
+    starts = [local(2025, 11, 21, 14, 15 + 15 * (i % 4)) for i in range(20)]
+    outcomes = race(solo_clinic, db_url, clock, starts)
+    assert sum(o.code == "booked" for o in outcomes) == 1
+
+
+def test_two_therapists_two_bookings_sqlite(clinic: Clinic, db_url: str, clock: Clock) -> None:
+    outcomes = race(clinic, db_url, clock, [SLOT] * ATTEMPTS)
+    winners = [o.booking for o in outcomes if o.code == "booked"]
+    assert len(winners) == 2
+    assert {w.therapist_id for w in winners if w} == {"alex", "sam"}
+
+
+@pytest.mark.postgres
+def test_two_therapists_two_bookings_postgres(clinic: Clinic, pg_url: str, clock: Clock) -> None:
+    outcomes = race(clinic, pg_url, clock, [SLOT] * ATTEMPTS)
+    assert sum(o.code == "booked" for o in outcomes) == 2
+    assert stored(pg_url) == (2, 8)

@@ -1,0 +1,81 @@
+"""End-to-end: a real Rasa server and action server, driven over the REST channel."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from bot.db import session_scope
+from bot.models import UnansweredQuestion
+from tests.conftest import RunningBot
+
+pytestmark = pytest.mark.e2e
+
+
+def sender() -> str:
+    return f"e2e-{uuid.uuid4().hex[:8]}"
+
+
+def texts(replies: list[dict]) -> str:
+    return "\n".join(r.get("text", "") for r in replies)
+
+
+def test_faq_answer_with_follow_up_buttons(bot_server: RunningBot) -> None:
+    replies = bot_server.send("does back massage help with blood circulation?", sender())
+    assert "circulation" in texts(replies).lower() or "blood" in texts(replies).lower()
+    assert "not medical advice" in texts(replies).lower()
+    assert any(r.get("buttons") for r in replies)
+
+
+def test_lookalike_letters_are_understood(bot_server: RunningBot) -> None:
+    clean = bot_server.send("how many sessions will I need?", sender())
+    dirty = bot_server.send("hоw mаnу ѕеѕѕíоɳѕ wíɭɭ I ɳееd?", sender())
+    assert texts(dirty) == texts(clean)
+    assert "six weeks" in texts(dirty)
+
+
+def test_red_flag_gets_guidance_and_no_booking_prompt(bot_server: RunningBot) -> None:
+    replies = bot_server.send(
+        "Can I book for Friday? My legs have gone numb since yesterday", sender()
+    )
+    text = texts(replies)
+    assert "doctor" in text and "numbness or weakness in your legs" in text
+    assert not any(r.get("buttons") for r in replies)
+    assert "book" not in text.lower()
+
+
+def test_inflammation_advice_is_repeated_when_booking(bot_server: RunningBot) -> None:
+    client = sender()
+    first = texts(
+        bot_server.send("my shoulder muscles are inflamed, can I still have a massage?", client)
+    )
+    assert "doctor" in first
+    booking = texts(bot_server.send("ok I'd like to book an appointment", client))
+    assert "inflammation" in booking and "doctor" in booking
+
+
+def test_gibberish_twice_offers_a_person_and_phone(bot_server: RunningBot) -> None:
+    client = sender()
+    first = bot_server.send("zxqv blorp fnord", client)
+    assert any(b["payload"] == "/out_of_scope" for r in first for b in r.get("buttons") or []), (
+        first
+    )
+    second = bot_server.send("qwpo zzkj trrr", client)
+    assert "call us on" in texts(second)
+    assert any(b["payload"] == "/human_handoff" for r in second for b in r.get("buttons") or [])
+    with session_scope(bot_server.database_url) as session:
+        logged = (
+            session.execute(
+                select(UnansweredQuestion).where(UnansweredQuestion.conversation == client)
+            )
+            .scalars()
+            .all()
+        )
+    assert {q.text for q in logged} >= {"zxqv blorp fnord"}
+
+
+def test_button_payload_skips_nlu(bot_server: RunningBot) -> None:
+    replies = bot_server.send('/ask_benefits{"benefit": "sleep"}', sender())
+    assert "sleep" in texts(replies).lower()

@@ -1,0 +1,90 @@
+"""Starting the stub bot (tests/support/stub_bot.py) with every messaging channel switched on."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Test-only secrets; the channels read them from the environment like in production.
+SECRETS = {
+    "TELEGRAM_ACCESS_TOKEN": "123456:test-telegram-token",
+    "TELEGRAM_SECRET_TOKEN": "telegram-secret-for-tests",
+    "TELEGRAM_WEBHOOK_URL": "https://bot.example.org/webhooks/telegram/webhook",
+    "SLACK_BOT_TOKEN": "xoxb-test-token",
+    "SLACK_SIGNING_SECRET": "slack-signing-secret-for-tests",
+    "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+    "TWILIO_AUTH_TOKEN": "twilio-auth-token-for-tests",
+    "TWILIO_SMS_NUMBER": "+15005550006",
+    "TWILIO_WHATSAPP_NUMBER": "+14155238886",
+    "FACEBOOK_VERIFY_TOKEN": "fb-verify-for-tests",
+    "FACEBOOK_APP_SECRET": "fb-app-secret-for-tests",
+    "FACEBOOK_PAGE_ACCESS_TOKEN": "fb-page-token-for-tests",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_http(url: str, timeout: float = 60.0, process: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode} before {url} answered")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(url)
+
+
+def channel_env(fake_api_url: str) -> dict[str, str]:
+    """Secrets plus every channel's API base URL pointed at the fake platforms."""
+    return {
+        **SECRETS,
+        "TELEGRAM_API_BASE_URL": f"{fake_api_url}/telegram",
+        "SLACK_API_BASE_URL": f"{fake_api_url}/slack/api",
+        "FACEBOOK_API_BASE_URL": f"{fake_api_url}/facebook",
+        "TWILIO_API_BASE_URL": f"{fake_api_url}/twilio",
+    }
+
+
+@dataclass
+class StubBot:
+    url: str
+    process: subprocess.Popen
+
+
+@contextmanager
+def run_stub_bot(fake_api_url: str, log_path: Path) -> Iterator[StubBot]:
+    port = free_port()
+    env = {**os.environ, **channel_env(fake_api_url), "RASA_TELEMETRY_ENABLED": "false"}
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, str(ROOT / "tests" / "support" / "stub_bot.py"), "--port",
+             str(port), "--credentials", str(ROOT / "credentials.yml")],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            wait_http(url + "/", process=process)
+            yield StubBot(url, process)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()

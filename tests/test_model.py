@@ -1,0 +1,73 @@
+"""The trained model: held-out NLU scores and Rasa's own story test.
+
+These load the newest model in models/ (`make test` trains it first; unchanged data is not
+retrained) and check the figures the clinic relies on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from rasa.shared.nlu.training_data.loading import load_data
+from sklearn.metrics import classification_report, f1_score
+
+from bot.serve import rasa_env
+from tests.conftest import ROOT, latest_model
+
+pytestmark = pytest.mark.model
+
+HELD_OUT = ROOT / "tests" / "nlu" / "held_out.yml"
+HELD_OUT_DIRTY = ROOT / "tests" / "nlu" / "held_out_dirty.yml"
+
+
+@pytest.fixture(scope="module")
+def agent():  # type: ignore[no-untyped-def]
+    from rasa.core.agent import Agent
+
+    return Agent.load(str(latest_model()))
+
+
+def macro_f1(agent, path: Path) -> float:  # type: ignore[no-untyped-def]
+    examples = [e for e in load_data(str(path)).intent_examples if e.get("intent")]
+
+    async def predict() -> list[str]:
+        return [(await agent.parse_message(e.get("text")))["intent"]["name"] for e in examples]
+
+    predicted = asyncio.run(predict())
+    expected = [e.get("intent") for e in examples]
+    print(f"\n{path.name}: {len(examples)} messages")
+    print(classification_report(expected, predicted, zero_division=0))
+    return float(f1_score(expected, predicted, average="macro", zero_division=0))
+
+
+def test_held_out_intent_macro_f1(agent) -> None:  # type: ignore[no-untyped-def]
+    score = macro_f1(agent, HELD_OUT)
+    print(f"held-out intent macro-F1: {score:.3f}")
+    assert score >= 0.95
+
+
+def test_dirty_held_out_intent_macro_f1(agent) -> None:  # type: ignore[no-untyped-def]
+    score = macro_f1(agent, HELD_OUT_DIRTY)
+    print(f"look-alike/typo held-out intent macro-F1: {score:.3f}")
+    assert score >= 0.92
+
+
+def test_stories_pass_with_fail_on_prediction_errors(tmp_path: Path) -> None:
+    stories = sorted(str(p) for p in (ROOT / "tests").glob("test_*stories.yml"))
+    command = [sys.executable, "-m", "rasa", "test", "core", "--model", str(latest_model())]
+    command += ["--stories", *stories, "--fail-on-prediction-errors", "--out", str(tmp_path)]
+    result = subprocess.run(
+        command,
+        cwd=ROOT,
+        env=rasa_env(),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    failed = tmp_path / "failed_test_stories.yml"
+    report = failed.read_text() if failed.exists() else ""
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:] + report
