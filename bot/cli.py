@@ -135,6 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     else:
         booking_cli.register(commands)
+
+    from bot import privacy
+
+    privacy.register(commands)
     return parser
 
 

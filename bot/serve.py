@@ -25,7 +25,8 @@ def rasa_env() -> dict[str, str]:
 
 
 def action_server_command(port: int) -> list[str]:
-    return [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)]
+    """rasa_sdk's server, with log redaction and bound to loopback (see bot.action_server)."""
+    return [sys.executable, "-m", "bot.action_server", "--actions", "actions", "--port", str(port)]
 
 
 def rasa_command(
@@ -36,7 +37,10 @@ def rasa_command(
     credentials: Path = Path("credentials.yml"),
     extra: Sequence[str] = (),
 ) -> list[str]:
-    command = [sys.executable, "-m", "rasa", subcommand, "--endpoints", str(endpoints)]
+    # `run` goes through our launcher: Rasa's server plus persistence from the environment,
+    # security guards and the action-failure apology (bot.launcher).
+    module = ["bot.launcher"] if subcommand == "run" else ["rasa", subcommand]
+    command = [sys.executable, "-m", *module, "--endpoints", str(endpoints)]
     if model is not None:
         command += ["--model", str(model)]
     if subcommand == "run":

@@ -108,7 +108,7 @@ class HandoffService:
             session.flush()
             info = HandoffInfo.from_row(row)
             if self.config.handoff_webhook is not None:
-                enqueue(session, HANDOFF_TARGET, "handoff.requested", self._payload(info))
+                enqueue(session, HANDOFF_TARGET, "handoff.requested", self._payload(info), now)
         return HandoffOutcome(
             request=info,
             clinic_open=open_now,
@@ -128,7 +128,8 @@ class HandoffService:
             session.flush()
             info = HandoffInfo.from_row(row)
             if self.config.handoff_webhook is not None:
-                enqueue(session, HANDOFF_TARGET, "handoff.contact_added", self._payload(info))
+                payload = self._payload(info)
+                enqueue(session, HANDOFF_TARGET, "handoff.contact_added", payload, self.clock())
             return info
 
     def list_requests(self, status: str | None = "open") -> list[HandoffInfo]:

@@ -1,8 +1,9 @@
 """Staff commands for bookings, hand-offs and the outbox.
 
 `register(subparsers)` adds them to the main CLI's argparse sub-commands. Every command sets
-`func`, which takes the parsed arguments and returns the exit code: 0 on success, 2 with a
-one-line `error: …` on stderr when something is wrong (unknown reference, bad configuration).
+`func(args)` (and `handler(settings, args)`, the main CLI's convention) returning the exit
+code: 0 on success, 2 with a one-line `error: …` on stderr when something is wrong (unknown
+reference, bad configuration).
 """
 
 from __future__ import annotations
@@ -222,33 +223,38 @@ def outbox_list(args: argparse.Namespace, ctx: _Context) -> int:
 # --- wiring -----------------------------------------------------------------------------------
 
 
+def _bind(parser: argparse.ArgumentParser, command: Command) -> None:
+    """`func(args)` for stand-alone use; `handler(settings, args)` for the main CLI's dispatch."""
+    parser.set_defaults(func=command, handler=lambda _settings, args: command(args))
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     bookings = subparsers.add_parser("bookings", help="list, confirm or cancel bookings")
     sub = bookings.add_subparsers(dest="bookings_command", required=True)
     listing = sub.add_parser("list", help="bookings, soonest first")
     listing.add_argument("--status", choices=STATUSES)
     listing.add_argument("--upcoming", action="store_true", help="hide finished appointments")
-    listing.set_defaults(func=bookings_list)
+    _bind(listing, bookings_list)
     confirm = sub.add_parser("confirm", help="confirm a pending booking")
     confirm.add_argument("reference")
-    confirm.set_defaults(func=bookings_confirm)
+    _bind(confirm, bookings_confirm)
     cancel = sub.add_parser("cancel", help="cancel a booking and free its time")
     cancel.add_argument("reference")
-    cancel.set_defaults(func=bookings_cancel)
+    _bind(cancel, bookings_cancel)
     ics = sub.add_parser("ics", help="print a booking's calendar invite (.ics)")
     ics.add_argument("reference")
     ics.add_argument("--for", dest="audience", choices=AUDIENCES, default="clinic")
-    ics.set_defaults(func=bookings_ics)
+    _bind(ics, bookings_ics)
 
     handoffs = subparsers.add_parser("handoffs", help="clients waiting for a person")
     sub = handoffs.add_subparsers(dest="handoffs_command", required=True)
     listing = sub.add_parser("list", help="open requests (all with --all)")
     listing.add_argument("--all", action="store_true")
-    listing.set_defaults(func=handoffs_list)
+    _bind(listing, handoffs_list)
     resolve = sub.add_parser("resolve", help="mark a request done and resume the bot")
     resolve.add_argument("id", type=int)
     resolve.add_argument("--no-resume", action="store_true", help="leave the bot paused")
-    resolve.set_defaults(func=handoffs_resolve)
+    _bind(resolve, handoffs_resolve)
 
     outbox = subparsers.add_parser("outbox", help="webhook notifications waiting to be sent")
     sub = outbox.add_subparsers(dest="outbox_command", required=True)
@@ -256,10 +262,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     deliver.add_argument("--limit", type=int, default=100)
     deliver.add_argument("--loop", action="store_true", help="keep delivering until stopped")
     deliver.add_argument("--interval", type=float, default=15.0, help="seconds between rounds")
-    deliver.set_defaults(func=outbox_deliver)
+    _bind(deliver, outbox_deliver)
     listing = sub.add_parser("list", help="notifications and their delivery state")
     listing.add_argument("--status", choices=("pending", "delivered"))
-    listing.set_defaults(func=outbox_list)
+    _bind(listing, outbox_list)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -12,6 +12,7 @@ rolled back too, so there is never a booking the clinic won't hear about.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy.orm import Session
@@ -28,7 +29,9 @@ EVENTS = ("booking.created", "booking.rescheduled", "booking.cancelled", "bookin
 class BookingAdapter(Protocol):
     name: str
 
-    def record(self, session: Session, event: str, booking: BookingInfo, clinic: Clinic) -> None:
+    def record(
+        self, session: Session, event: str, booking: BookingInfo, clinic: Clinic, now: datetime
+    ) -> None:
         """Called inside the transaction that made the change."""
 
 
@@ -37,7 +40,9 @@ class DatabaseAdapter:
 
     name = "database"
 
-    def record(self, session: Session, event: str, booking: BookingInfo, clinic: Clinic) -> None:
+    def record(
+        self, session: Session, event: str, booking: BookingInfo, clinic: Clinic, now: datetime
+    ) -> None:
         return None
 
 
@@ -46,7 +51,9 @@ class WebhookAdapter:
 
     name = "webhook"
 
-    def record(self, session: Session, event: str, booking: BookingInfo, clinic: Clinic) -> None:
+    def record(
+        self, session: Session, event: str, booking: BookingInfo, clinic: Clinic, now: datetime
+    ) -> None:
         if event not in EVENTS:
             raise ValueError(f"unknown booking event {event}")
         enqueue(
@@ -56,8 +63,9 @@ class WebhookAdapter:
             {
                 "clinic": clinic.name,
                 "booking": booking.as_payload(),
-                "ics": build_invite(booking, clinic, audience="clinic").decode("utf-8"),
+                "ics": build_invite(booking, clinic, audience="clinic", now=now).decode("utf-8"),
             },
+            now=now,
         )
 
 

@@ -40,9 +40,16 @@ DELIVERY_HEADER = "X-Massagebot-Delivery"
 EVENT_HEADER = "X-Massagebot-Event"
 
 
-def enqueue(session: Session, target: str, event: str, payload: dict[str, Any]) -> OutboxMessage:
+def enqueue(
+    session: Session,
+    target: str,
+    event: str,
+    payload: dict[str, Any],
+    now: datetime | None = None,
+) -> OutboxMessage:
     """Add a notification to the caller's transaction; it commits or rolls back with it."""
     delivery_id = str(uuid.uuid4())
+    now = now or utcnow()
     message = OutboxMessage(
         delivery_id=delivery_id,
         target=target,
@@ -50,8 +57,8 @@ def enqueue(session: Session, target: str, event: str, payload: dict[str, Any]) 
         payload={"event": event, "delivery_id": delivery_id, **payload},
         status="pending",
         attempts=0,
-        next_attempt_at=utcnow(),
-        created_at=utcnow(),
+        next_attempt_at=now,
+        created_at=now,
     )
     session.add(message)
     return message

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, exists, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from bot.booking.availability import Availability, occupied_slots, therapist_ids
 from bot.booking.contact import same_contact, validate_contact, validate_name
@@ -191,7 +192,9 @@ class BookingService:
                     row.updated_at = self.clock()
                     session.flush()
                     info = BookingInfo.from_row(row, self.clinic)
-                    self.adapter.record(session, "booking.rescheduled", info, self.clinic)
+                    self.adapter.record(
+                        session, "booking.rescheduled", info, self.clinic, self.clock()
+                    )
                 return BookingOutcome("rescheduled", booking=info)
             except IntegrityError:
                 continue
@@ -236,7 +239,7 @@ class BookingService:
             row.updated_at = self.clock()
             session.flush()
             info = BookingInfo.from_row(row, self.clinic)
-            self.adapter.record(session, "booking.confirmed", info, self.clinic)
+            self.adapter.record(session, "booking.confirmed", info, self.clinic, self.clock())
             return BookingOutcome("confirmed", booking=info)
 
     def staff_cancel(self, reference: str) -> BookingOutcome:
@@ -313,7 +316,7 @@ class BookingService:
                     )
                     session.flush()
                     info = BookingInfo.from_row(row, self.clinic)
-                    self.adapter.record(session, "booking.created", info, self.clinic)
+                    self.adapter.record(session, "booking.created", info, self.clinic, self.clock())
                 return info
             except IntegrityError:
                 if not self._reference_exists(reference):
@@ -326,7 +329,7 @@ class BookingService:
                 session.execute(select(exists().where(Booking.reference == reference))).scalar()
             )
 
-    def _by_reference(self, session, reference: str, lock: bool = False) -> Booking | None:  # type: ignore[no-untyped-def]
+    def _by_reference(self, session: Session, reference: str, lock: bool = False) -> Booking | None:
         ref = normalise_reference(reference)
         if ref is None:
             return None
@@ -335,7 +338,9 @@ class BookingService:
             query = query.with_for_update()
         return session.execute(query).scalar_one_or_none()
 
-    def _owned(self, session, reference: str, contact: str, lock: bool = False) -> Booking | None:  # type: ignore[no-untyped-def]
+    def _owned(
+        self, session: Session, reference: str, contact: str, lock: bool = False
+    ) -> Booking | None:
         row = self._by_reference(session, reference, lock=lock)
         # Compare even when there is no row, so a wrong reference and a wrong contact take
         # about as long to answer.
@@ -353,7 +358,7 @@ class BookingService:
             )
         return None
 
-    def _cancel_row(self, session, row: Booking, staff: bool = False) -> BookingOutcome:  # type: ignore[no-untyped-def]
+    def _cancel_row(self, session: Session, row: Booking, staff: bool = False) -> BookingOutcome:
         if row.status == "cancelled":
             return BookingOutcome("already_cancelled", "That booking has already been cancelled.")
         if not staff and row.start_at <= self.clock():
@@ -366,5 +371,5 @@ class BookingService:
         row.updated_at = self.clock()
         session.flush()
         info = BookingInfo.from_row(row, self.clinic)
-        self.adapter.record(session, "booking.cancelled", info, self.clinic)
+        self.adapter.record(session, "booking.cancelled", info, self.clinic, self.clock())
         return BookingOutcome("cancelled", booking=info)

@@ -226,8 +226,10 @@ def parse_when(
         found.day = today
 
     if clock is None and part is None and (found.day is not None or default_day is not None):
-        # "Friday 3", or just "3" as the answer to "what time?"
-        leftover = _BARE_NUMBER.search(_strip_days(phrase))
+        # "Friday 3", or just "3" as the answer to "what time?" — but not the 2 in
+        # "2 back massages for me and my wife on Saturday".
+        rest = _strip_days(phrase)
+        leftover = _BARE_NUMBER.search(rest) if len(rest.split()) <= 2 else None
         if leftover and 1 <= int(leftover.group(1)) <= 23:
             hour = int(leftover.group(1))
             clock = _Clock(hour, 0, explicit=hour > 12)
@@ -312,7 +314,7 @@ def check_start(
 def clinic_open_at(clinic: Clinic, moment: datetime) -> bool:
     local = moment.astimezone(clinic.timezone)
     hours = clinic.hours_on(local.date())
-    return bool(hours) and hours[0] <= local.time() < hours[1]  # type: ignore[index]
+    return hours is not None and hours[0] <= local.time() < hours[1]
 
 
 def next_opening(clinic: Clinic, moment: datetime, days: int = 14) -> datetime | None:

@@ -103,6 +103,8 @@ class DisabledChannel(InputChannel):
 
         @webhook.route("/<path:path>", methods=["GET", "POST"])
         async def refuse(_: Request, path: str) -> HTTPResponse:
+            if not path.strip("/"):
+                return await health(_)
             return response.text(f"{self.channel_name} channel is not configured", status=503)
 
         return webhook
@@ -227,9 +229,12 @@ class PlatformApi:
     ) -> Any:
         url = f"{self.base_url}/{path.lstrip('/')}"
         try:
-            async with aiohttp.ClientSession(timeout=self.timeout) as session, session.post(
-                url, json=json, data=data, params=params, headers=headers, auth=auth
-            ) as reply:
+            async with (
+                aiohttp.ClientSession(timeout=self.timeout) as session,
+                session.post(
+                    url, json=json, data=data, params=params, headers=headers, auth=auth
+                ) as reply,
+            ):
                 body = await reply.text()
                 if reply.status >= 400:
                     logger.error("%s answered %s: %s", path, reply.status, body[:500])

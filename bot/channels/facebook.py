@@ -62,8 +62,13 @@ class FacebookOutput(FormattedOutput):
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
         attachment = {"type": "image", "payload": {"url": image, "is_reusable": True}}
-        await self.post({"recipient": {"id": recipient_id}, "messaging_type": "RESPONSE",
-                         "message": {"attachment": attachment}})
+        await self.post(
+            {
+                "recipient": {"id": recipient_id},
+                "messaging_type": "RESPONSE",
+                "message": {"attachment": attachment},
+            }
+        )
 
     async def send_action(self, recipient_id: str, sender_action: str) -> None:
         await self.post({"recipient": {"id": recipient_id}, "sender_action": sender_action})
@@ -88,8 +93,9 @@ class _Messenger(Messenger):
         text = await self.channel.resolve_choice(sender_id, text)
         try:
             await self.on_new_message(
-                UserMessage(text, out_channel, sender_id, input_channel="facebook",
-                            metadata=metadata)
+                UserMessage(
+                    text, out_channel, sender_id, input_channel="facebook", metadata=metadata
+                )
             )
         except Exception:
             logger.exception("Could not handle a Messenger message.")

@@ -67,7 +67,9 @@ PROFILES: dict[str, ChannelProfile] = {
 
 NUMBERED_HINT = "Reply with the number of your choice."
 
-_BOLD = re.compile(r"\*\*(.+?)\*\*|__(.+?)__", re.DOTALL)
+_BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
+# _italic_, but not the underscores inside snake_case or __dunder__ words.
+_ITALIC = re.compile(r"(?<![\w_])_([^_\n]+)_(?![\w_])")
 _LINK = re.compile(r"\[([^\]\n]+)\]\(([^)\s]+)\)")
 _BULLET = re.compile(r"^(\s*)[-*+]\s+", re.MULTILINE)
 _NUMBER_REPLY = re.compile(r"^\s*(?:(?:option|no\.?|number)\s*|#)?(\d{1,2})\s*[.)]?\s*$", re.I)
@@ -79,7 +81,7 @@ def utf16_len(text: str) -> int:
 
 
 def render_markup(text: str, markup: Markup) -> str:
-    """Convert the bot's markdown subset (bold, links, bullets) to what the channel displays.
+    """Convert the bot's markdown subset (bold, _italic_, links, bullets) for the channel.
 
     Answers are written once in light markdown for the website widget; printing `**` or
     `[label](url)` literally on a phone would look broken, so each channel gets its dialect.
@@ -90,13 +92,15 @@ def render_markup(text: str, markup: Markup) -> str:
         # Slack treats &, < and > as control characters in mrkdwn, so escape them first.
         text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         text = _LINK.sub(lambda m: f"<{m.group(2)}|{m.group(1)}>", text)
-        text = _BOLD.sub(lambda m: f"*{m.group(1) or m.group(2)}*", text)
+        text = _BOLD.sub(lambda m: f"*{m.group(1)}*", text)
         return _BULLET.sub(r"\1• ", text)
     text = _LINK.sub(
         lambda m: m.group(2) if m.group(1) == m.group(2) else f"{m.group(1)} ({m.group(2)})", text
     )
     bold = "*{}*" if markup == "whatsapp" else "{}"
-    text = _BOLD.sub(lambda m: bold.format(m.group(1) or m.group(2)), text)
+    text = _BOLD.sub(lambda m: bold.format(m.group(1)), text)
+    if markup != "whatsapp":  # WhatsApp shows _italic_ itself
+        text = _ITALIC.sub(r"\1", text)
     return _BULLET.sub(r"\1• ", text)
 
 

@@ -83,8 +83,9 @@ class SlackOutput(FormattedOutput):
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
         block = {"type": "image", "image_url": image, "alt_text": "image"}
-        await self.post({"channel": self.slack_channel or recipient_id, "text": image,
-                         "blocks": [block]})
+        await self.post(
+            {"channel": self.slack_channel or recipient_id, "text": image, "blocks": [block]}
+        )
 
 
 class SlackChannel(SlackInput, MessagingChannel):
@@ -99,9 +100,10 @@ class SlackChannel(SlackInput, MessagingChannel):
         )
         if missing:
             return DisabledChannel(cls.name(), cls.name(), missing)
+        credentials = credentials or {}
         options = {
             k: v
-            for k, v in (credentials or {}).items()
+            for k, v in credentials.items()
             if k in ("use_threads", "conversation_granularity", "errors_ignore_retry")
         }
         return cls(
@@ -109,6 +111,13 @@ class SlackChannel(SlackInput, MessagingChannel):
             slack_channel=settings["slack_channel"],
             slack_signing_secret=settings["slack_signing_secret"] or "",
             api_base_url=settings["api_base_url"] or DEFAULT_API,
+            # Rasa's from_credentials supplies these defaults; its __init__ does not.
+            slack_retry_reason_header=credentials.get(
+                "slack_retry_reason_header", "x-slack-retry-reason"
+            ),
+            slack_retry_number_header=credentials.get(
+                "slack_retry_number_header", "x-slack-retry-num"
+            ),
             **options,
         )
 

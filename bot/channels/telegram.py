@@ -54,9 +54,7 @@ class TelegramOutput(FormattedOutput):
     async def send_formatted(self, recipient_id: str, message: OutgoingMessage) -> None:
         payload: dict[str, Any] = {"chat_id": recipient_id, "text": message.text}
         if message.buttons:
-            fits = all(
-                len(b.payload.encode()) <= MAX_CALLBACK_BYTES for b in message.buttons
-            )
+            fits = all(len(b.payload.encode()) <= MAX_CALLBACK_BYTES for b in message.buttons)
             # A payload too long for callback_data is sent as its number, which the input side
             # maps back through the remembered options.
             payload["reply_markup"] = {
@@ -136,8 +134,9 @@ class TelegramChannel(MessagingChannel):
                 payload["secret_token"] = self.secret_token
             result = await self.get_output_channel().call("setWebhook", payload)
             ok = isinstance(result, dict) and result.get("ok")
-            return response.text("Webhook set" if ok else "Telegram refused the webhook",
-                                 status=200 if ok else 502)
+            return response.text(
+                "Webhook set" if ok else "Telegram refused the webhook", status=200 if ok else 502
+            )
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:

@@ -181,9 +181,7 @@ class TwilioChannel(TwilioInput, MessagingChannel):
                 # Some carriers turn @ into ¡ in SMS.
                 text = await self.resolve_choice(sender, text.replace("¡", "@").strip())
                 await on_new_message(
-                    UserMessage(
-                        text, self.get_output_channel(), sender, input_channel=self.name()
-                    )
+                    UserMessage(text, self.get_output_channel(), sender, input_channel=self.name())
                 )
             return response.text(EMPTY_TWIML, content_type="text/xml")
 

@@ -203,17 +203,20 @@
     );
   }
 
-  var INLINE = /\*\*([^*\n]+)\*\*|__([^_\n]+)__|\[([^\]\n]+)\]\(([^)\s]+)\)|(https?:\/\/[^\s<>"]*[^\s<>".,;:!?)\]'])/g;
+  /* **bold**, _italic_ (not inside words, so snake_case stays as it is), [label](url), bare links. */
+  var INLINE = /\*\*([^*\n]+)\*\*|(?<![\w_])_([^_\n]+)_(?![\w_])|\[([^\]\n]+)\]\(([^)\s]+)\)|(https?:\/\/[^\s<>"]*[^\s<>".,;:!?)\]'])/g;
 
-  /* The bot's markdown subset, built as DOM nodes: **bold**, [label](url), bare links. */
+  /* The bot's markdown subset, built as DOM nodes. */
   function renderInline(parent, text) {
     var last = 0;
     var match;
     INLINE.lastIndex = 0;
     while ((match = INLINE.exec(text)) !== null) {
       if (match.index > last) parent.appendChild(document.createTextNode(text.slice(last, match.index)));
-      if (match[1] !== undefined || match[2] !== undefined) {
-        parent.appendChild(el("strong", { text: match[1] !== undefined ? match[1] : match[2] }));
+      if (match[1] !== undefined) {
+        parent.appendChild(el("strong", { text: match[1] }));
+      } else if (match[2] !== undefined) {
+        parent.appendChild(el("em", { text: match[2] }));
       } else if (match[3] !== undefined) {
         appendLink(parent, match[3], match[4]);
       } else {
@@ -470,7 +473,6 @@
     addMessage(entry);
     state.queue.push({ message: message, index: state.messages.length - 1 });
     flushQueue();
-    showTyping();
   }
 
   function flushQueue() {
@@ -478,6 +480,7 @@
     while (state.queue.length) {
       var item = state.queue.shift();
       socket.emit("user_uttered", { message: item.message, session_id: state.sessionId });
+      showTyping();
       var entry = state.messages[item.index];
       if (entry && entry.pending) {
         delete entry.pending;

@@ -140,4 +140,3 @@ def utc(*args: int) -> datetime:
 
 def local(*args: int) -> datetime:
     return datetime(*args, tzinfo=LONDON)
-

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.exc import IntegrityError
 
 from bot.booking.service import BookingOutcome, BookingService
 from bot.clinic import Clinic
-from bot.db import session_scope
+from bot.db import get_engine, session_scope
 from bot.models import Booking, BookingSlot
 
 from .conftest import Clock, local
@@ -48,27 +49,48 @@ def stored(url: str) -> tuple[int, int]:
         return int(bookings), int(slots)
 
 
-def check_exactly_one(outcomes: list[BookingOutcome], url: str) -> None:
+class ConstraintViolations:
+    """Counts unique-constraint errors the database raised: proof that losers were stopped by
+    the constraint on insert, not turned away by an earlier read."""
+
+    def __init__(self, url: str) -> None:
+        self.count = 0
+        self.lock = threading.Lock()
+        event.listen(get_engine(url), "handle_error", self._seen)
+
+    def _seen(self, context: object) -> None:
+        if isinstance(getattr(context, "sqlalchemy_exception", None), IntegrityError):
+            with self.lock:
+                self.count += 1
+
+
+def check_exactly_one(clinic: Clinic, url: str, clock: Clock) -> None:
+    violations = ConstraintViolations(url)
+    outcomes = race(clinic, url, clock, [SLOT] * ATTEMPTS)
     booked = [o for o in outcomes if o.code == "booked"]
     assert len(booked) == 1, [o.code for o in outcomes]
     assert all(o.code == "taken" for o in outcomes if o.code != "booked")
     assert stored(url) == (1, 4)
+    assert violations.count == ATTEMPTS - 1
 
 
 def test_fifty_attempts_one_booking_sqlite(solo_clinic: Clinic, db_url: str, clock: Clock) -> None:
-    check_exactly_one(race(solo_clinic, db_url, clock, [SLOT] * ATTEMPTS), db_url)
+    check_exactly_one(solo_clinic, db_url, clock)
 
 
 @pytest.mark.postgres
 def test_fifty_attempts_one_booking_postgres(
     solo_clinic: Clinic, pg_url: str, clock: Clock
 ) -> None:
-    check_exactly_one(race(solo_clinic, pg_url, clock, [SLOT] * ATTEMPTS), pg_url)
+    check_exactly_one(solo_clinic, pg_url, clock)
 
 
-def test_overlapping_starts_also_race_safely(solo_clinic: Clinic, db_url: str, clock: Clock) -> None:
-    # Different starts whose hour-long sessions overlap 15:00–15:45: still only one wins.
-    starts = [local(2025, 11, 21, 14, 15 + 15 * (i % 4)) for i in range(20)]
+def test_overlapping_starts_also_race_safely(
+    solo_clinic: Clinic, db_url: str, clock: Clock
+) -> None:
+    # 14:15, 14:30, 14:45, 15:00: different starts, but every hour-long session covers
+    # 15:00–15:15, so still only one can win.
+    starts = [SLOT - timedelta(minutes=15 * (i % 4)) for i in range(20)]
     outcomes = race(solo_clinic, db_url, clock, starts)
     assert sum(o.code == "booked" for o in outcomes) == 1
 

@@ -116,7 +116,7 @@ def test_cancel_needs_reference_and_the_same_contact(
     sam = service.create("back-60", local(2025, 11, 21, 10, 0), *SAM).booking
     assert jo is not None and sam is not None
 
-    wrong_contact = service.cancel(jo.reference, "07911 654321")
+    wrong_contact = service.cancel(jo.reference, "07400 123456")
     wrong_reference = service.cancel("MB-ZZZZZZ", JO[1])
     someone_elses = service.cancel(sam.reference, JO[1])  # Jo tries Sam's reference
     malformed = service.cancel("hello", JO[1])

@@ -110,6 +110,9 @@ def test_a_time_alone_uses_the_day_given_earlier(clinic: Clinic) -> None:
     assert accepted(parse_when("at 10:45", clinic, NOW, default_day=day)) == local(
         2025, 11, 21, 10, 45
     )
+    assert accepted(parse_when("friday 3", clinic, NOW)) == local(2025, 11, 21, 15, 0)
+    two_people = parse_when("2 back massages for me and my wife on friday", clinic, NOW)
+    assert isinstance(two_people, WhenNeedsTime)  # "2" is not 2 o'clock
     # Without that context a bare number is not a time.
     assert parse_when("3", clinic, NOW).code == "unparseable"  # type: ignore[union-attr]
 

@@ -43,7 +43,10 @@ def test_split_prefers_paragraphs_then_sentences() -> None:
     chunks = split_text(f"{first.strip()}\n\n{second}", len(first) + 5)
     assert chunks == [first.strip(), second]
     sentences = "One sentence here. Another sentence there. A third one ends it."
-    assert split_text(sentences, 45) == ["One sentence here. Another sentence there.", "A third one ends it."]
+    assert split_text(sentences, 45) == [
+        "One sentence here. Another sentence there.",
+        "A third one ends it.",
+    ]
 
 
 def test_unbroken_run_is_cut_hard() -> None:
@@ -92,7 +95,9 @@ def test_long_sms_is_split_at_1600() -> None:
 
 
 def test_facebook_titles_are_cut_to_twenty_characters_but_payload_kept() -> None:
-    buttons = [{"title": "Book a deep tissue massage for Friday", "payload": "/schedule_appointment"}]
+    buttons = [
+        {"title": "Book a deep tissue massage for Friday", "payload": "/schedule_appointment"}
+    ]
     [message] = format_reply("When?", buttons, "facebook")
     assert len(message.buttons[0].title) <= 20
     assert message.buttons[0].title.endswith("…")
@@ -155,3 +160,12 @@ def test_resolve_reply(answer: str, payload: str | None) -> None:
 
 def test_resolve_reply_without_options() -> None:
     assert resolve_reply("1", []) is None
+
+
+def test_italic_underscores() -> None:
+    text = "_Not medical advice._ Keep snake_case and __dunder__ as they are."
+    assert render_markup(text, "plain") == (
+        "Not medical advice. Keep snake_case and __dunder__ as they are."
+    )
+    assert render_markup(text, "whatsapp") == text
+    assert render_markup(text, "slack") == text  # Slack mrkdwn has the same _italic_

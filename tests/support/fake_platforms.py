@@ -80,8 +80,9 @@ class FakePlatforms:
         if platform == "facebook":
             return web.json_response({"recipient_id": "1", "message_id": f"m{len(self.calls)}"})
         if platform == "twilio":
-            return web.json_response({"sid": f"SM{len(self.calls):032d}", "status": "queued"},
-                                     status=201)
+            return web.json_response(
+                {"sid": f"SM{len(self.calls):032d}", "status": "queued"}, status=201
+            )
         return web.json_response({"error": "unknown platform"}, status=404)
 
     def clear(self) -> None:

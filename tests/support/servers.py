@@ -69,14 +69,30 @@ class StubBot:
 
 
 @contextmanager
-def run_stub_bot(fake_api_url: str, log_path: Path) -> Iterator[StubBot]:
-    port = free_port()
-    env = {**os.environ, **channel_env(fake_api_url), "RASA_TELEMETRY_ENABLED": "false"}
+def run_stub_bot(
+    fake_api_url: str | None, log_path: Path, port: int | None = None
+) -> Iterator[StubBot]:
+    """Run the stub bot with the repo's credentials.yml; without `fake_api_url` no messaging
+    variable is set, as for a clinic that only uses the website."""
+    port = port or free_port()
+    env = {k: v for k, v in os.environ.items() if k not in SECRETS}
+    if fake_api_url:
+        env.update(channel_env(fake_api_url))
+    env["RASA_TELEMETRY_ENABLED"] = "false"
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, str(ROOT / "tests" / "support" / "stub_bot.py"), "--port",
-             str(port), "--credentials", str(ROOT / "credentials.yml")],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                str(ROOT / "tests" / "support" / "stub_bot.py"),
+                "--port",
+                str(port),
+                "--credentials",
+                str(ROOT / "credentials.yml"),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         try:
             url = f"http://127.0.0.1:{port}"

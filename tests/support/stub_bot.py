@@ -28,7 +28,8 @@ MENU = [
 ]
 BENEFITS = (
     "**Massage** may help with:\n- relaxation\n- sleep\n- muscle recovery\n\n"
-    "More on [our benefits page](https://example.org/benefits)."
+    "More on [our benefits page](https://example.org/benefits).\n_General information, "
+    "not medical advice._"
 )
 DAYS = [
     {"title": "Monday", "payload": '/inform{"day": "monday"}'},
@@ -89,9 +90,7 @@ def main() -> None:
     parser.add_argument("--credentials", required=True)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    create_app(args.credentials).run(
-        host="127.0.0.1", port=args.port, access_log=False, motd=False
-    )
+    create_app(args.credentials).run(host="127.0.0.1", port=args.port, access_log=False, motd=False)
 
 
 if __name__ == "__main__":

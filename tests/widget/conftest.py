@@ -2,34 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
+from tests.support.browser import CHROMIUM_ARGS, chromium_path
+from tests.support.fixtures import fake_platforms, platforms, stub_bot
 
-from browser import CHROMIUM_ARGS, chromium_path  # noqa: E402
-from fake_platforms import FakePlatforms  # noqa: E402
-from servers import StubBot, run_stub_bot  # noqa: E402
-
-
-@pytest.fixture(scope="session")
-def fake_platforms() -> Iterator[FakePlatforms]:
-    platforms = FakePlatforms().start()
-    yield platforms
-    platforms.stop()
-
-
-@pytest.fixture(scope="session")
-def stub_bot(
-    fake_platforms: FakePlatforms, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[StubBot]:
-    log = tmp_path_factory.mktemp("stub-bot") / "stub_bot.log"
-    with run_stub_bot(fake_platforms.url, log) as bot:
-        yield bot
+__all__ = ["fake_platforms", "platforms", "stub_bot"]
 
 
 @pytest.fixture(scope="session")

@@ -45,9 +45,7 @@ def upgrade() -> None:
         ),
         sa.Column("therapist_id", sa.String(64), nullable=False),
         sa.Column("slot_start", sa.DateTime(timezone=True), nullable=False, index=True),
-        sa.UniqueConstraint(
-            "therapist_id", "slot_start", name="uq_booking_slots_therapist_start"
-        ),
+        sa.UniqueConstraint("therapist_id", "slot_start", name="uq_booking_slots_therapist_start"),
     )
     op.create_table(
         "outbox",

@@ -1,0 +1,71 @@
+"""A polite reply instead of silence when an action cannot run.
+
+When the action server is down (or answers with an error), Rasa logs the exception, drops the
+action's events and carries on predicting — the client gets no reply at all, or the next
+prediction fails the same way. We wrap every action the processor runs: on any failure other than
+a deliberate rejection (forms use those), the client gets the clinic's apology with its phone
+number and the bot listens again. The conversation state is left as it was before the failed
+action, so the next message works as soon as the action server is back (a form carries on where
+it was).
+
+This patches `MessageProcessor._run_action`, a private method of Rasa 3.6; the tests in
+tests/reliability exercise it against a real server, so an upgrade that changes it fails loudly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from rasa.core.actions.action import Action, ActionExecutionRejection
+from rasa.core.processor import MessageProcessor
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.events import BotUttered, Event, FollowupAction
+
+logger = logging.getLogger(__name__)
+
+_GUARDED = "_massagebot_guarded"
+_state: dict[str, Any] = {}
+
+
+def apology_events(text: str) -> list[Event]:
+    """What a failed action is replaced with: the apology, then wait for the client."""
+    return [BotUttered(text=text), FollowupAction(ACTION_LISTEN_NAME)]
+
+
+def guard_action(action: Action, reply: Callable[[], str]) -> Action:
+    """Make `action.run` answer with `reply()` instead of raising (idempotent)."""
+    if getattr(action, _GUARDED, False):
+        return action
+    run = action.run
+
+    async def guarded_run(*args: Any, **kwargs: Any) -> list[Event]:
+        try:
+            return await run(*args, **kwargs)
+        except (ActionExecutionRejection, asyncio.CancelledError):
+            raise
+        except Exception:
+            logger.exception("Action '%s' failed; the client gets an apology", action.name())
+            return apology_events(reply())
+
+    action.run = guarded_run  # type: ignore[method-assign]
+    setattr(action, _GUARDED, True)
+    return action
+
+
+def install_action_failure_reply(reply: Callable[[], str]) -> None:
+    """Patch the processor once per process; `reply()` gives the apology's text."""
+    _state["reply"] = reply
+    if "original" in _state:
+        return
+    original = MessageProcessor._run_action
+    _state["original"] = original
+
+    async def _run_action(
+        self: MessageProcessor, action: Action, *args: Any, **kwargs: Any
+    ) -> bool:
+        return await original(self, guard_action(action, _state["reply"]), *args, **kwargs)
+
+    MessageProcessor._run_action = _run_action  # type: ignore[method-assign]

@@ -1,0 +1,1 @@
+"""Messaging channels: formatting, signatures and webhooks."""

@@ -1,0 +1,125 @@
+"""End-to-end booking over REST: a real Rasa server and action server, then the database.
+
+Buttons' payloads are sent where a client would tap, so these runs don't depend on how the
+NLU reads free text; the free-text parts are covered by the story and unit tests.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot.booking.availability import Availability
+from bot.clinic import load_clinic
+from bot.db import session_scope
+from bot.models import Booking, HandoffRequest, utcnow
+from bot.staff import clinic_is_open
+from tests.conftest import ROOT, RunningBot
+
+pytestmark = pytest.mark.e2e
+
+CONTACT = "07911 123456"
+
+
+def sender() -> str:
+    return f"e2e-booking-{uuid.uuid4().hex[:8]}"
+
+
+def texts(replies: list[dict]) -> str:
+    return "\n".join(r.get("text", "") for r in replies)
+
+
+def payloads(replies: list[dict]) -> list[str]:
+    return [b["payload"] for r in replies for b in r.get("buttons") or []]
+
+
+def inform(**entities: str) -> str:
+    return "/inform" + json.dumps(entities)
+
+
+def book(bot: RunningBot, client: str) -> str:
+    """A full booking through the form; returns the reference the bot gave."""
+    clinic = load_clinic(ROOT / "data" / "clinic.yml")
+    service = clinic.services[0]
+    replies = bot.send("/schedule_appointment", client)
+    assert inform(massage_type=service.id) in payloads(replies), replies
+
+    replies = bot.send(inform(massage_type=service.id), client)
+    offered = [p for p in payloads(replies) if '"date_time"' in p]
+    assert offered, replies  # the earliest free times, as buttons
+    # The time a client would tap, re-checked here so the test and the bot agree.
+    availability = Availability(clinic, bot.database_url)
+    earliest = availability.nearest_free_slots(
+        service, utcnow() + timedelta(minutes=clinic.booking.min_notice_minutes), 1
+    )[0]
+    assert inform(date_time=earliest.isoformat()) in offered
+
+    replies = bot.send(inform(date_time=earliest.isoformat()), client)
+    assert "name" in texts(replies).lower(), replies
+    replies = bot.send(inform(name="Jo Bloggs"), client)
+    assert "phone number" in texts(replies).lower(), replies
+    replies = bot.send(inform(contact=CONTACT), client)
+    assert "therapist should know" in texts(replies), replies
+    replies = bot.send("/deny", client)
+    summary = texts(replies)
+    assert "Here's your booking" in summary and "Jo Bloggs" in summary, replies
+    replies = bot.send("/affirm", client)
+    text = texts(replies)
+    assert "You're booked in" in text, replies
+    return text.split("Your reference is ")[1].split(" ")[0]
+
+
+def test_full_booking_is_stored(bot_server: RunningBot) -> None:
+    client = sender()
+    reference = book(bot_server, client)
+    with session_scope(bot_server.database_url) as session:
+        row = session.execute(select(Booking).where(Booking.reference == reference)).scalar_one()
+        assert (row.client_name, row.contact, row.status) == (
+            "Jo Bloggs",
+            "+447911123456",
+            "pending",
+        )
+        assert row.conversation_id == client
+
+
+def test_cancel_with_reference_and_contact(bot_server: RunningBot) -> None:
+    reference = book(bot_server, sender())
+    client = sender()  # cancelling later, from another conversation
+    replies = bot_server.send(
+        "/cancel_appointment" + json.dumps({"booking_reference": reference}), client
+    )
+    assert "phone number or e-mail" in texts(replies), replies
+    wrong = bot_server.send(inform(contact="07400 123456"), client)
+    assert "couldn't find a booking" in texts(wrong), wrong
+    bot_server.send(inform(booking_reference=reference), client)
+    replies = bot_server.send(inform(contact=CONTACT), client)
+    assert f"({reference})?" in texts(replies), replies
+    replies = bot_server.send("/affirm", client)
+    assert "is cancelled" in texts(replies), replies
+    with session_scope(bot_server.database_url) as session:
+        status = session.execute(
+            select(Booking.status).where(Booking.reference == reference)
+        ).scalar_one()
+    assert status == "cancelled"
+
+
+def test_talk_to_a_person(bot_server: RunningBot) -> None:
+    client = sender()
+    open_now = clinic_is_open(load_clinic(ROOT / "data" / "clinic.yml"), utcnow())
+    replies = bot_server.send("/human_handoff", client)
+    if open_now:
+        assert "take over" in texts(replies), replies
+        assert bot_server.send("hello?", client) == []  # paused until staff resume it
+    else:
+        assert "call you back" in texts(replies), replies
+        replies = bot_server.send(inform(contact=CONTACT), client)
+        assert "call you back" in texts(replies), replies
+    with session_scope(bot_server.database_url) as session:
+        request = session.execute(
+            select(HandoffRequest).where(HandoffRequest.conversation_id == client)
+        ).scalar_one()
+    assert request.status == "open"

@@ -1,0 +1,90 @@
+"""The Redis lock store: one message of a conversation at a time, across instances."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from rasa.core.lock_store import LockError, LockStore, RedisLockStore
+from rasa.utils.endpoints import EndpointConfig
+
+from bot.locks import AtomicRedisLockStore
+from bot.persistence import lock_store_endpoint
+
+
+def _store(redis_space: tuple[str, str]) -> AtomicRedisLockStore:
+    url, prefix = redis_space
+    store = LockStore.create(EndpointConfig.from_dict(lock_store_endpoint(url, prefix)))
+    assert isinstance(store, AtomicRedisLockStore)
+    return store
+
+
+def test_rasas_redis_store_hands_out_one_ticket_twice(redis_space: tuple[str, str]) -> None:
+    """Why bot.locks exists: two instances reading the lock before either writes it back."""
+    url, prefix = redis_space
+    host, port = url.split("//")[1].split("/")[0].split(":")
+    first = RedisLockStore(host=host, port=int(port), db=0, key_prefix=prefix)
+    second = RedisLockStore(host=host, port=int(port), db=0, key_prefix=prefix)
+    lock_a, lock_b = first.get_or_create_lock("c"), second.get_or_create_lock("c")
+    ticket_a, ticket_b = lock_a.issue_ticket(60), lock_b.issue_ticket(60)
+    first.save_lock(lock_a)
+    second.save_lock(lock_b)
+    assert ticket_a == ticket_b  # both instances now believe it is their turn
+
+
+async def test_one_holder_at_a_time_in_arrival_order(redis_space: tuple[str, str]) -> None:
+    instances = [_store(redis_space), _store(redis_space)]  # as if two Rasa servers
+    inside: list[int] = []
+    order: list[int] = []
+    overlap = False
+
+    async def message(number: int) -> None:
+        nonlocal overlap
+        async with instances[number % 2].lock("conversation"):
+            inside.append(number)
+            overlap = overlap or len(inside) > 1
+            order.append(number)
+            await asyncio.sleep(0.01)
+            inside.remove(number)
+
+    tasks = []
+    for number in range(20):
+        tasks.append(asyncio.create_task(message(number)))
+        await asyncio.sleep(0.01)  # tickets are drawn in this order
+    await asyncio.gather(*tasks)
+    assert not overlap
+    assert order == list(range(20))
+
+
+async def test_other_conversations_do_not_wait(redis_space: tuple[str, str]) -> None:
+    store = _store(redis_space)
+
+    async def other() -> None:
+        async with store.lock("free"):
+            pass
+
+    async with store.lock("busy"):
+        await asyncio.wait_for(other(), timeout=1)
+
+
+async def test_a_crashed_holder_blocks_only_until_its_lifetime(
+    redis_space: tuple[str, str],
+) -> None:
+    store = _store(redis_space)
+    await store.issue("c", lifetime=0.3)  # an instance took a ticket and died
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    async with store.lock("c", lock_lifetime=5):
+        waited = loop.time() - started
+    assert 0.2 < waited < 2
+
+
+async def test_a_waiter_whose_ticket_expired_gives_up(redis_space: tuple[str, str]) -> None:
+    store = _store(redis_space)
+    holder = await store.issue("c", lifetime=5)
+    with pytest.raises(LockError):
+        async with store.lock("c", lock_lifetime=0.2):
+            pass
+    await store.release("c", holder)
+    async with store.lock("c"):  # and the conversation carries on afterwards
+        pass

@@ -1,0 +1,1 @@
+"""The website chat widget in headless Chromium."""
