@@ -10,7 +10,7 @@ export PYTHONHASHSEED := 0
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 RUN := $(UV) run --frozen
 
-.PHONY: help install setup train retrain run shell test lint validate pytest audit bench crossval nlu-report clean
+.PHONY: help install setup train retrain run shell test lint validate pytest chromium audit bench crossval nlu-report clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -44,10 +44,14 @@ lint: install ## ruff
 validate: setup ## Rasa's own checks of domain, data and stories
 	$(RUN) rasa data validate --fail-on-warnings
 
-pytest: train
+chromium: ## Debian's Chromium for the widget's browser tests (installed only if missing)
+	bash scripts/install-chromium.sh
+
+pytest: train chromium
 	$(RUN) pytest
 
-test: lint validate pytest audit ## everything CI runs
+# pytest last, so its summary closes the output.
+test: lint validate audit pytest ## everything CI runs
 
 # pip-audit runs in its own tool environment (rasa pins an old `packaging` it can't share) on the
 # exported lock file. Its report is printed but never fails the build: accepted findings and why

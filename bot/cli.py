@@ -80,9 +80,9 @@ def _serve(_settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _shell(_settings: Settings, args: argparse.Namespace) -> int:
-    from bot import serve
+    from bot import staff_shell
 
-    return serve.shell(args.model, action_port=args.action_port, debug=args.debug)
+    return staff_shell.main(args.shell_args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -116,18 +116,17 @@ def build_parser() -> argparse.ArgumentParser:
     resolver.add_argument("id", type=int)
     resolver.set_defaults(handler=_unanswered_resolve)
 
-    for name, handler, help_text in (
-        ("serve", _serve, "run Rasa and the action server"),
-        ("shell", _shell, "talk to the bot in this terminal"),
-    ):
-        sub = commands.add_parser(name, help=help_text)
-        sub.add_argument("--model", type=Path, default=None, help="model file (default: newest)")
-        sub.add_argument("--action-port", type=int, default=5055)
-        if name == "serve":
-            sub.add_argument("--port", type=int, default=5005)
-        else:
-            sub.add_argument("--debug", action="store_true", help="show intents and confidence")
-        sub.set_defaults(handler=handler)
+    server = commands.add_parser("serve", help="run Rasa and the action server")
+    server.add_argument("--model", type=Path, default=None, help="model file (default: newest)")
+    server.add_argument("--port", type=int, default=5005)
+    server.add_argument("--action-port", type=int, default=5055)
+    server.set_defaults(handler=_serve)
+    shell = commands.add_parser(
+        "shell",
+        help="talk to the bot in this terminal (options: see `python -m bot.staff_shell -h`)",
+    )
+    shell.add_argument("shell_args", nargs=argparse.REMAINDER)
+    shell.set_defaults(handler=_shell)
 
     try:
         from bot.booking import cli as booking_cli

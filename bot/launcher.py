@@ -7,6 +7,7 @@ builds the app with Rasa's own `configure_app` and `load_agent_on_start`, then a
 - the security settings of `bot.security` (API off unless protected, CORS, socket.io JWT,
   size caps, rate limits) applied to every channel;
 - a polite reply with the clinic's phone number when an action fails (`bot.resilience`);
+- fixes for Rasa's hot spots found by `make bench` (`bot.speedups`);
 - log redaction of phone numbers and e-mail addresses (`bot.redaction`).
 
 `bot.serve` starts this instead of `rasa run`; the flags it accepts are the ones `rasa run`
@@ -108,6 +109,7 @@ def build_app(args: argparse.Namespace, model_path: str | None) -> Any:
     """The Sanic app `rasa run` would build, with our guards installed."""
     from rasa.core import run as rasa_run
 
+    from bot import speedups
     from bot.resilience import install_action_failure_reply
     from bot.security import (
         MessageGuard,
@@ -134,6 +136,9 @@ def build_app(args: argparse.Namespace, model_path: str | None) -> Any:
     register_channels(app, channels, guard)
     install_http_guards(app, settings, make_limiter(settings.ip_rate, settings, "ip"))
     install_action_failure_reply(_apology)
+    if os.environ.get("MASSAGEBOT_SPEEDUPS", "1").strip().lower() not in ("0", "false", "off"):
+        speedups.install()
+        app.register_listener(speedups.tune_agent_on_start, "after_server_start")
     if model_path is not None:  # tests set `app.ctx.agent` themselves
         app.register_listener(
             partial(rasa_run.load_agent_on_start, model_path, endpoints, None),
@@ -155,8 +160,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    sys.path.insert(1, os.getcwd())  # custom components are imported from the project
 
+    from bot.persistence import PersistenceConfigError, endpoint_overrides
+    from bot.security import SecurityConfigError, SecuritySettings
+
+    try:  # configuration mistakes first, before the slow start and any global set-up
+        SecuritySettings.from_env()
+        endpoint_overrides()
+    except (SecurityConfigError, PersistenceConfigError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+    sys.path.insert(1, os.getcwd())  # custom components are imported from the project
     import rasa.model
     import rasa.utils.common
     from rasa.core.utils import number_of_sanic_workers
@@ -164,9 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from rasa.utils.log_utils import configure_structlog
     from rasa.utils.tensorflow import environment as tf_env
 
-    from bot.persistence import PersistenceConfigError
     from bot.redaction import install_log_redaction
-    from bot.security import SecurityConfigError
 
     level = logging.DEBUG if args.debug else logging.WARNING if args.quiet else logging.INFO
     install_log_redaction()
@@ -176,11 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     tf_env.setup_tf_environment()
 
     try:
-        model_path = rasa.model.get_local_model(args.model)
-        app = build_app(args, model_path)
-    except (SecurityConfigError, PersistenceConfigError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        app = build_app(args, rasa.model.get_local_model(args.model))
     except rasa.model.ModelNotFound as error:
         print(f"error: no trained model ({error}); run `make train` first", file=sys.stderr)
         return 2

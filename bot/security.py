@@ -23,6 +23,7 @@ import asyncio
 import logging
 import math
 import os
+import re
 import time
 import unicodedata
 from collections.abc import Awaitable, Callable, Mapping
@@ -45,6 +46,14 @@ TOO_LONG = (
     "sentences?"
 )
 EMPTY = "I didn't get any text there. What would you like to know?"
+NOT_A_COMMAND = (
+    "That isn't something I can do here. What would you like to know about massage or booking?"
+)
+# Rasa's built-in intents, which a client could otherwise trigger by typing e.g. "/restart"
+# (it wipes the conversation and answers nothing). Our buttons never send them.
+BUILT_IN_COMMANDS = re.compile(r"^\s*/(restart|back|session_start|nlu_fallback)\b", re.I)
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 REST_PATH = "/webhooks/rest/webhook"
 MAX_SENDER_CHARS = 128
 
@@ -210,6 +219,13 @@ def visible_text(text: str) -> str:
     return "".join(ch for ch in text if unicodedata.category(ch)[0] not in ("C", "Z")).strip()
 
 
+def storable(text: str) -> str:
+    """The text as it can be stored and sent on: lone UTF-16 surrogates (invalid in UTF-8, they
+    break the action server and PostgreSQL for the rest of the conversation) become U+FFFD and
+    control characters other than tab and newlines are dropped (PostgreSQL refuses NUL)."""
+    return _CONTROL.sub("", _LONE_SURROGATE.sub("\ufffd", text))
+
+
 class MessageGuard:
     """Wraps the handler Rasa's channels call for each incoming message."""
 
@@ -222,6 +238,8 @@ class MessageGuard:
 
     def wrap(self, handler: Handler) -> Handler:
         async def guarded(message: UserMessage) -> None:
+            if isinstance(message.text, str):
+                message.text = storable(message.text)
             reply = await self.refusal(message)
             if reply is not None:
                 await self._say(message, reply)
@@ -244,6 +262,8 @@ class MessageGuard:
             return TOO_LONG
         if not visible_text(text):
             return EMPTY
+        if BUILT_IN_COMMANDS.match(text):
+            return NOT_A_COMMAND
         key = f"{message.input_channel}:{message.sender_id}"
         if not await self.limiter.allow(key):
             logger.info("Rate limit reached for sender %s", message.sender_id)

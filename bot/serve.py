@@ -1,6 +1,6 @@
 """Start the action server and Rasa together, and stop both cleanly on Ctrl-C.
 
-`make run`, `make shell` and the end-to-end tests all start the bot this way.
+`make run`, the benchmark and the end-to-end tests all start the bot this way.
 """
 
 from __future__ import annotations
@@ -110,25 +110,24 @@ def running(
 
 
 def serve(model: Path | None, port: int = 5005, action_port: int = 5055) -> int:
-    """Run until Ctrl-C or until either server dies; returns an exit code."""
-    try:
-        with running(model, port, action_port) as processes:
-            print(f"The bot is up: http://localhost:{port} (Ctrl-C stops it)", flush=True)
-            while all(p.poll() is None for p in processes):
-                time.sleep(0.5)
-            return next(p.returncode for p in processes if p.returncode is not None) or 1
-    except KeyboardInterrupt:
-        return 0
+    """Run until Ctrl-C or until any server dies; returns an exit code.
 
-
-def shell(model: Path | None, action_port: int = 5055, debug: bool = False) -> int:
-    """The staff test conversation: `rasa shell` with the action server started for you."""
+    Beside Rasa and the action server runs the outbox deliverer, which retries bookings and
+    hand-offs that the clinic's systems could not take when they were made.
+    """
     env = rasa_env()
-    actions = start_action_server(action_port, env)
     try:
-        extra = ["--debug"] if debug else []
-        return subprocess.call(rasa_command("shell", model, extra=extra), env=env)
+        with running(model, port, action_port, env=env) as processes:
+            deliverer = subprocess.Popen(
+                [sys.executable, "-m", "bot", "outbox", "deliver", "--loop"], env=env
+            )
+            processes.append(deliverer)
+            print(f"The bot is up: http://localhost:{port} (Ctrl-C stops it)", flush=True)
+            try:
+                while all(p.poll() is None for p in processes):
+                    time.sleep(0.5)
+                return next(p.returncode for p in processes if p.returncode is not None) or 1
+            finally:
+                stop([deliverer])
     except KeyboardInterrupt:
         return 0
-    finally:
-        stop([actions])

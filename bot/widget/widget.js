@@ -77,6 +77,10 @@
     return;
   }
 
+  function validColor(value) {
+    return window.CSS && CSS.supports && CSS.supports("color", value) ? value : "#2f6f5e";
+  }
+
   function attr(name, fallback) {
     var value = script.getAttribute("data-" + name);
     return value === null || value === "" ? fallback : value;
@@ -95,7 +99,7 @@
   );
   var config = {
     title: attr("title", T.title),
-    color: attr("primary-color", "#2f6f5e"),
+    color: validColor(attr("primary-color", "#2f6f5e")),
     startOpen: /^(1|true|yes|open)$/i.test(attr("start-open", "false")),
     socketPath: attr("socket-path", "/socket.io"),
     initialPayload: attr("initial-payload", "/greet")

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from bot.channels.formatting import render_markup
 from tests.conftest import RunningBot, start_bot
 from tests.support.fake_platforms import FakePlatforms
 from tests.support.servers import SECRETS, channel_env
@@ -38,11 +39,6 @@ def messaging_bot(
 
 def phone() -> str:
     return "+4477009" + str(uuid.uuid4().int)[:5]
-
-
-def rest_texts(bot: RunningBot, text: str) -> list[str]:
-    """What the bot answers on the REST channel, for comparison with a messaging channel."""
-    return [r.get("text", "") for r in bot.send(text, f"ref-{uuid.uuid4().hex[:8]}")]
 
 
 def test_telegram_faq_answer_with_inline_buttons(messaging_bot: RunningBot, platforms: Any) -> None:
@@ -99,9 +95,14 @@ def test_sms_numbered_follow_ups_and_a_number_reply(
     platforms.clear()
     assert post_twilio(url, sms("1"), token)[0] == 200
     answer = [c.body["Body"] for c in platforms.of("twilio")]
-    # "1" lands where tapping the first option's title would, not in the fallback.
-    expected = rest_texts(messaging_bot, options[0][1])
-    assert answer and answer[0].split("\n")[0] == expected[0].replace("**", "").split("\n")[0]
+    # "1" lands where tapping the first button would: compare with the REST channel, where the
+    # same question offers the same buttons and we send the first one's payload ourselves.
+    reference = f"ref-{uuid.uuid4().hex[:8]}"
+    buttons = [b for r in messaging_bot.send(QUESTION, reference) for b in r.get("buttons", [])]
+    assert buttons[0]["title"] == options[0][1]
+    expected = [r.get("text", "") for r in messaging_bot.send(buttons[0]["payload"], reference)]
+    first_line = render_markup(expected[0], "plain").split("\n")[0]
+    assert answer and answer[0].split("\n")[0] == first_line
 
 
 def test_whatsapp_answers_from_the_whatsapp_number(

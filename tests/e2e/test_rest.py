@@ -56,13 +56,14 @@ def test_inflammation_advice_is_repeated_when_booking(bot_server: RunningBot) ->
     assert "inflammation" in booking and "doctor" in booking
 
 
-def test_gibberish_twice_offers_a_person_and_phone(bot_server: RunningBot) -> None:
+# Short messages with nothing to go on ("hmm", "banana") are the ones the model is unsure of.
+def test_unclear_twice_offers_a_person_and_phone(bot_server: RunningBot) -> None:
     client = sender()
-    first = bot_server.send("zxqv blorp fnord", client)
+    first = bot_server.send("hmm", client)
     assert any(b["payload"] == "/out_of_scope" for r in first for b in r.get("buttons") or []), (
         first
     )
-    second = bot_server.send("qwpo zzkj trrr", client)
+    second = bot_server.send("banana", client)
     assert "call us on" in texts(second)
     assert any(b["payload"] == "/human_handoff" for r in second for b in r.get("buttons") or [])
     with session_scope(bot_server.database_url) as session:
@@ -73,9 +74,17 @@ def test_gibberish_twice_offers_a_person_and_phone(bot_server: RunningBot) -> No
             .scalars()
             .all()
         )
-    assert {q.text for q in logged} >= {"zxqv blorp fnord"}
+    assert {(q.text, q.reason) for q in logged} == {("hmm", "unclear"), ("banana", "fallback")}
 
 
 def test_button_payload_skips_nlu(bot_server: RunningBot) -> None:
     replies = bot_server.send('/ask_benefits{"benefit": "sleep"}', sender())
     assert "sleep" in texts(replies).lower()
+
+
+def test_fallback_then_a_topic_button_answers_that_topic(bot_server: RunningBot) -> None:
+    client = sender()
+    first = bot_server.send("ok but why", client)
+    assert any(b["payload"] == "/out_of_scope" for r in first for b in r.get("buttons") or [])
+    answer = texts(bot_server.send("/ask_treatment_plan", client))
+    assert "six weeks" in answer

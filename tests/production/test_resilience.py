@@ -9,6 +9,7 @@ from rasa.core.actions.action import Action, ActionExecutionRejection
 from rasa.core.processor import MessageProcessor
 from rasa.shared.core.events import BotUttered, FollowupAction
 
+from bot import resilience
 from bot.resilience import guard_action, install_action_failure_reply
 
 
@@ -37,8 +38,12 @@ async def test_form_rejections_are_not_apologised_for() -> None:
         await action.run(None, None, None, None)
 
 
-def test_processor_is_patched_once() -> None:
+def test_processor_is_patched_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # monkeypatch restores Rasa's processor for the rest of the session
+    monkeypatch.setattr(MessageProcessor, "_run_action", MessageProcessor._run_action)
+    monkeypatch.setattr(resilience, "_state", {})
     install_action_failure_reply(lambda: "a")
     patched = MessageProcessor._run_action
     install_action_failure_reply(lambda: "b")
     assert MessageProcessor._run_action is patched
+    assert resilience._state["reply"]() == "b"

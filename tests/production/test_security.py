@@ -4,7 +4,7 @@ model: rate limits, size caps, payload checks, CORS and socket.io origins, API p
 from __future__ import annotations
 
 import asyncio
-import logging
+import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from sanic import Sanic
 from bot.launcher import build_app, create_channels, parse_args
 from bot.security import (
     EMPTY,
+    NOT_A_COMMAND,
     TOO_FAST,
     TOO_LONG,
     MemoryLimiter,
@@ -28,6 +29,7 @@ from bot.security import (
     SecuritySettings,
     Unlimited,
     origin_allowed,
+    storable,
     visible_text,
 )
 from tests.conftest import free_port
@@ -105,6 +107,23 @@ async def test_guard_refuses_before_the_agent_sees_the_message() -> None:
         message, out = _message(text)
         await handler(message)
         assert out.messages[-1]["text"] == expected
+
+
+def test_text_is_made_storable() -> None:
+    assert storable("a\x00b\ud800c\tq\n") == "ab\ufffdc\tq\n"
+    assert storable("😀 שלום") == "😀 שלום"
+
+
+async def test_guard_cleans_text_and_refuses_rasa_commands() -> None:
+    agent = ScriptedAgent()
+    handler = MessageGuard(SecuritySettings(), Unlimited(), lambda: "x").wrap(agent.handle_message)
+    for command in ("/restart", " /session_start", "/back{}", "/RESTART"):
+        message, out = _message(command)
+        await handler(message)
+        assert out.messages[-1]["text"] == NOT_A_COMMAND
+    message, out = _message("hi\ud83d there\x00")
+    await handler(message)
+    assert agent.seen == ["hi\ufffd there"]
 
 
 async def test_guard_apologises_when_rasa_fails() -> None:
@@ -237,33 +256,45 @@ async def test_cors_only_for_configured_origins(serve: Callable[..., Any]) -> No
             assert response.status == 200
 
 
+def _socketio_conversation(url: str, token: str) -> list[str]:
+    """A widget-like client (python-socketio's sync client; its asyncio client needs a newer
+    aiohttp than Rasa allows): connect with a token, ask one thing, return the replies."""
+    client = socketio.Client(reconnection=False)
+    replies: list[str] = []
+    answered = threading.Event()
+
+    @client.on("bot_uttered")
+    def on_reply(data: dict[str, Any]) -> None:
+        replies.append(data.get("text", ""))
+        answered.set()
+
+    confirmed = threading.Event()
+    client.on("session_confirm", lambda _session: confirmed.set())
+    client.connect(url, auth={"token": f"Bearer {token}"}, wait_timeout=5)
+    client.emit("session_request", {"session_id": "jwt-session"})
+    confirmed.wait(5)
+    client.emit("user_uttered", {"message": "hello", "session_id": "jwt-session"})
+    answered.wait(5)
+    client.disconnect()
+    return replies
+
+
 async def test_socketio_requires_a_valid_jwt_when_configured(serve: Callable[..., Any]) -> None:
     url, agent = await serve(SOCKETIO_JWT_KEY="widget-key", RATE_LIMIT_IP="0")
-    refused = socketio.AsyncClient()
     with pytest.raises(socketio.exceptions.ConnectionError):
-        await refused.connect(url, auth={"token": "Bearer nonsense"}, wait_timeout=5)
+        await asyncio.to_thread(_socketio_conversation, url, "nonsense")
     token = jwt.encode({"sub": "client-7"}, "widget-key", algorithm="HS256")
-    client = socketio.AsyncClient()
-    answered: asyncio.Queue[Any] = asyncio.Queue()
-    client.on("bot_uttered", answered.put_nowait)
-    client.on("session_confirm", lambda _sid: None)
-    await client.connect(url, auth={"token": f"Bearer {token}"}, wait_timeout=5)
-    try:
-        await client.emit("session_request", {"session_id": "jwt-session"})
-        await asyncio.sleep(0.2)
-        await client.emit("user_uttered", {"message": "hello", "session_id": "jwt-session"})
-        reply = await asyncio.wait_for(answered.get(), timeout=5)
-        assert reply["text"] == "echo: hello"
-    finally:
-        await client.disconnect()
+    assert await asyncio.to_thread(_socketio_conversation, url, token) == ["echo: hello"]
     assert agent.seen == ["hello"]
 
 
-def test_launcher_refuses_to_start_an_open_api(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_launcher_refuses_to_start_an_open_api(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from bot.launcher import main
 
     monkeypatch.setenv("RASA_API_ENABLED", "true")
     monkeypatch.delenv("RASA_TOKEN", raising=False)
     monkeypatch.delenv("RASA_JWT_SECRET", raising=False)
-    logging.getLogger().handlers.clear()
-    assert main(["--model", str(Path(__file__))]) == 2
+    assert main(["--model", "nowhere"]) == 2
+    assert "RASA_TOKEN or RASA_JWT_SECRET" in capsys.readouterr().err

@@ -1,0 +1,158 @@
+"""Hot spots of Rasa 3.6 that our launcher fixes, found by profiling `make bench`.
+
+- Every custom action's response is checked with `jsonschema.validate(result, schema)`, which
+  first re-validates the *schema itself* against the JSON Schema meta-schema: with jsonschema 4
+  that was over a third of the Rasa server's CPU under load. We compile the validator once; the
+  response is checked exactly as before and an invalid one still raises the same error.
+- The default SQLite tracker store opens a new connection for every read and write and commits
+  with a full fsync in rollback-journal mode. We give it a connection pool, WAL and
+  `synchronous=NORMAL`: a commit is then durable against a crash of the process (not of the
+  whole machine, which is what PostgreSQL is for) and several times cheaper.
+
+- Every action call opened a new HTTP connection to the action server; we keep them alive.
+
+All three patch Rasa 3.6 internals; tests/production/test_speedups.py checks the behaviour stays the
+same, so a Rasa upgrade that changes them fails there first.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+_installed: dict[str, Any] = {}
+
+
+@lru_cache(maxsize=1)
+def _action_result_validator() -> Any:
+    from jsonschema.validators import validator_for
+    from rasa.core.actions.action import RemoteAction
+
+    schema = RemoteAction.action_response_format_spec()
+    cls = validator_for(schema)
+    cls.check_schema(schema)  # once, instead of on every action call
+    return cls(schema)
+
+
+def _validate_action_result(self: Any, result: dict[str, Any]) -> bool:
+    """Rasa's `RemoteAction._validate_action_result` with a compiled validator."""
+    from jsonschema import ValidationError
+    from rasa.shared.constants import DOCS_BASE_URL
+
+    try:
+        _action_result_validator().validate(result)
+        return True
+    except ValidationError as error:
+        error.message += (
+            ". Failed to validate Action server response from API, make sure your response "
+            f"from the Action endpoint is valid. For more information about the format visit "
+            f"{DOCS_BASE_URL}/custom-actions"
+        )
+        raise
+
+
+def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def tune_tracker_store(tracker_store: Any) -> None:
+    """A pooled engine in WAL mode for an SQLite tracker store (no-op for any other store).
+
+    SQLAlchemy 1.4 gives SQLite files a `NullPool`, so Rasa opened and closed a connection for
+    every read and every write of a conversation: a fifth of its CPU under load.
+    """
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.orm import sessionmaker
+    from sqlalchemy.pool import QueuePool
+
+    store = tracker_store
+    while hasattr(store, "_tracker_store"):  # Rasa wraps stores (fail-safe, awaitable)
+        store = store._tracker_store
+    engine = getattr(store, "engine", None)
+    if engine is None or engine.dialect.name != "sqlite" or not hasattr(store, "sessionmaker"):
+        return
+    pooled = create_engine(
+        engine.url,
+        poolclass=QueuePool,
+        pool_size=4,
+        max_overflow=4,
+        connect_args={"check_same_thread": False, "timeout": 10},
+    )
+    event.listen(pooled, "connect", sqlite_pragmas)
+    store.engine, store.sessionmaker = pooled, sessionmaker(bind=pooled)
+    engine.dispose()
+    logger.debug("SQLite tracker store: pooled connections, WAL")
+
+
+def install() -> None:
+    """Patch once per process."""
+    if _installed:
+        return
+    from rasa.core.actions.action import RemoteAction
+
+    _installed["validate"] = RemoteAction._validate_action_result
+    RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
+
+
+class _KeptSession:
+    """`async with` yields the shared session and leaves it open for the next call."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+
+    async def __aenter__(self) -> Any:
+        return self.session
+
+    async def __aexit__(self, *_: Any) -> None:
+        return None
+
+
+def keep_connections(endpoint: Any) -> None:
+    """Reuse HTTP connections to the action server.
+
+    Rasa's `EndpointConfig.request` builds a new `aiohttp.ClientSession` — a new TCP connection
+    — for every action call. One session per endpoint keeps them alive; idle connections are
+    dropped after 4 s, before the action server's 5 s keep-alive would close them under us.
+    """
+    import aiohttp
+
+    if endpoint is None or getattr(endpoint, "_massagebot_kept", None) is not None:
+        return
+    from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT
+
+    state: dict[str, Any] = {}
+
+    def session() -> Any:  # what Rasa's `EndpointConfig.session` builds, kept
+        current = state.get("session")
+        if current is None or current.closed:
+            auth = None
+            if endpoint.basic_auth:
+                auth = aiohttp.BasicAuth(
+                    endpoint.basic_auth["username"], endpoint.basic_auth["password"]
+                )
+            current = aiohttp.ClientSession(
+                headers=endpoint.headers,
+                auth=auth,
+                timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
+                connector=aiohttp.TCPConnector(limit=32, keepalive_timeout=4),
+            )
+            state["session"] = current
+        return _KeptSession(current)
+
+    endpoint.session = session
+    endpoint._massagebot_kept = state
+
+
+async def tune_agent_on_start(app: Any, _loop: Any) -> None:
+    """A Sanic `after_server_start` listener: the agent (and its stores) exist by then."""
+    agent = getattr(app.ctx, "agent", None)
+    if agent is not None:
+        tune_tracker_store(agent.tracker_store)
+        keep_connections(getattr(agent, "action_endpoint", None))
