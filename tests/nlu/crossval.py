@@ -19,7 +19,6 @@ ROOT = Path(__file__).resolve().parents[2]
 CANDIDATES = {
     "rasa init default": ROOT / "tests" / "nlu" / "configs" / "rasa_init_default.yml",
     "ours (config.yml)": ROOT / "config.yml",
-    "ours, smaller DIET": ROOT / "tests" / "nlu" / "configs" / "spacy_lite.yml",
     "ours without spaCy": ROOT / "tests" / "nlu" / "configs" / "whitespace_cleaner.yml",
 }
 SEED = 42
