@@ -99,14 +99,16 @@ class RunningBot:
     home: Path
 
     def send(self, text: str, sender: str = "e2e", timeout: float = 60) -> list[dict[str, Any]]:
-        """One message through the REST channel; returns the bot's replies."""
-        response = requests.post(
-            f"{self.url}/webhooks/rest/webhook",
-            json={"sender": sender, "message": text},
-            timeout=timeout,
-        )
-        response.raise_for_status()
-        return response.json()
+        return send_rest(self.url, text, sender, timeout)
+
+
+def send_rest(url: str, text: str, sender: str, timeout: float = 60) -> list[dict[str, Any]]:
+    """One message through a bot's REST channel; returns the bot's replies."""
+    response = requests.post(
+        f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": text}, timeout=timeout
+    )
+    response.raise_for_status()
+    return response.json()
 
 
 def free_port() -> int:

@@ -14,12 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import requests
-
 from bot.db import migrate
 from bot.faq import import_faq
 from bot.serve import action_server_command, rasa_command, rasa_env, stop, wait_until_up
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, free_port, send_rest
 
 # Rate limits are tested on their own; elsewhere they would only make tests wait.
 NO_LIMITS = {"RATE_LIMIT_SENDER": "0", "RATE_LIMIT_IP": "0"}
@@ -37,14 +35,7 @@ class Server:
         return "\n".join(text.splitlines()[-lines:])
 
     def send(self, text: str, sender: str, timeout: float = 60) -> list[dict[str, Any]]:
-        """One message through the REST channel; the bot's replies."""
-        response = requests.post(
-            f"{self.url}/webhooks/rest/webhook",
-            json={"sender": sender, "message": text},
-            timeout=timeout,
-        )
-        response.raise_for_status()
-        return response.json()
+        return send_rest(self.url, text, sender, timeout)
 
     def stop(self) -> None:
         stop([self.process])
