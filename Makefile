@@ -17,7 +17,9 @@ help: ## list the commands
 
 .venv/.synced: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
-	$(UV) sync --frozen
+	# Byte-compiled once here: every Rasa start then skips compiling TensorFlow's and Rasa's
+	# sources (about 10 s of each start when Python may not write its caches).
+	$(UV) sync --frozen --compile-bytecode
 	@touch $@
 
 install: .venv/.synced ## install Python dependencies (uv, from the lock file)
@@ -64,7 +66,7 @@ audit: ## dependency vulnerability report (printed, not fatal; see docs/security
 bench: train ## benchmark our bot against Rasa's stock `rasa init` bot (slow; prints a table)
 	$(RUN) python -m bench
 
-crossval: setup ## 5-fold cross-validation of NLU configs (slow; writes docs/nlu-evaluation.md)
+crossval: setup ## 5-fold cross-validation of NLU configs (slow; table in results/crossval/table.md)
 	$(RUN) python -m tests.nlu.crossval
 
 clean: ## remove trained models, the local database and caches

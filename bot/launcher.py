@@ -8,6 +8,7 @@ builds the app with Rasa's own `configure_app` and `load_agent_on_start`, then a
   size caps, rate limits) applied to every channel;
 - a polite reply with the clinic's phone number when an action fails (`bot.resilience`);
 - fixes for Rasa's hot spots found by `make bench` (`bot.speedups`);
+- a new session every SESSION_MESSAGE_LIMIT messages of a long conversation (`bot.sessions`);
 - log redaction of phone numbers and e-mail addresses (`bot.redaction`).
 
 `bot.serve` starts this instead of `rasa run`; the flags it accepts are the ones `rasa run`
@@ -109,7 +110,7 @@ def build_app(args: argparse.Namespace, model_path: str | None) -> Any:
     """The Sanic app `rasa run` would build, with our guards installed."""
     from rasa.core import run as rasa_run
 
-    from bot import speedups
+    from bot import sessions, speedups
     from bot.resilience import install_action_failure_reply
     from bot.security import (
         MessageGuard,
@@ -136,6 +137,7 @@ def build_app(args: argparse.Namespace, model_path: str | None) -> Any:
     register_channels(app, channels, guard)
     install_http_guards(app, settings, make_limiter(settings.ip_rate, settings, "ip"))
     install_action_failure_reply(_apology)
+    sessions.install(sessions.limit_from_env())
     if os.environ.get("MASSAGEBOT_SPEEDUPS", "1").strip().lower() not in ("0", "false", "off"):
         speedups.install()
         app.register_listener(speedups.tune_agent_on_start, "after_server_start")
@@ -161,17 +163,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+    from bot import sessions, speedups
     from bot.persistence import PersistenceConfigError, endpoint_overrides
     from bot.security import SecurityConfigError, SecuritySettings
 
     try:  # configuration mistakes first, before the slow start and any global set-up
         SecuritySettings.from_env()
         endpoint_overrides()
-    except (SecurityConfigError, PersistenceConfigError) as error:
+        sessions.limit_from_env()
+    except (SecurityConfigError, PersistenceConfigError, sessions.SessionConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
     sys.path.insert(1, os.getcwd())  # custom components are imported from the project
+    speedups.import_before_rasa()
     import rasa.model
     import rasa.utils.common
     from rasa.core.utils import number_of_sanic_workers

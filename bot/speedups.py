@@ -8,22 +8,27 @@
   with a full fsync in rollback-journal mode. We give it a connection pool, WAL and
   `synchronous=NORMAL`: a commit is then durable against a crash of the process (not of the
   whole machine, which is what PostgreSQL is for) and several times cheaper.
-
 - Every action call opened a new HTTP connection to the action server; we keep them alive.
+- Loading a conversation built an ORM object per stored event and looked up each event's class
+  by walking all of `Event`'s subclasses; we read the JSON column only and remember the
+  classes. These grow with the conversation, so they matter most for long ones.
 
-All three patch Rasa 3.6 internals; tests/production/test_speedups.py checks the behaviour stays the
-same, so a Rasa upgrade that changes them fails there first.
+All of these patch Rasa 3.6 internals; tests/production/test_speedups.py checks the behaviour
+stays the same, so a Rasa upgrade that changes them fails there first.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 from functools import lru_cache
 from typing import Any
 
 logger = logging.getLogger(__name__)
 
-_installed: dict[str, Any] = {}
+# Rasa's own functions, recorded the first time we patch and never overwritten, so patching
+# again (or a test putting things back) can never wrap a patch in itself.
+_originals: dict[str, Any] = {}
 
 
 @lru_cache(maxsize=1)
@@ -91,14 +96,68 @@ def tune_tracker_store(tracker_store: Any) -> None:
     logger.debug("SQLite tracker store: pooled connections, WAL")
 
 
-def install() -> None:
-    """Patch once per process."""
-    if _installed:
-        return
-    from rasa.core.actions.action import RemoteAction
+_event_classes: dict[str, Any] = {}
 
-    _installed["validate"] = RemoteAction._validate_action_result
+
+def _resolve_event_type(type_name: str, default: Any = None) -> Any:
+    """Rasa's `Event.resolve_by_type`, remembering what it found: the original walks every
+    subclass of `Event` for every event it deserialises, a fifth of the CPU spent on a long
+    conversation."""
+    found = _event_classes.get(type_name)
+    if found is not None:
+        return found
+    found = _originals["resolve"](type_name, default)
+    if found is not None and found is not default:
+        _event_classes[type_name] = found
+    return found
+
+
+async def _retrieve(self: Any, sender_id: str, fetch_events_from_all_sessions: bool) -> Any:
+    """Rasa's `SQLTrackerStore._retrieve`, reading only the events' JSON column instead of
+    building an ORM object per event."""
+    import json
+
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    with self.session_scope() as session:
+        query = self._event_query(
+            session, sender_id, fetch_events_from_all_sessions=fetch_events_from_all_sessions
+        )
+        events = [json.loads(data) for (data,) in query.with_entities(self.SQLEvent.data)]
+        if self.domain and events:
+            return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        return None
+
+
+def import_before_rasa() -> None:
+    """Settle two imports before Rasa loads TensorFlow; call it before importing Rasa.
+
+    - skops (the loader of Rasa's LogisticRegressionClassifier), on its first import, looks up
+      for every scikit-learn type which loaded module holds it by scanning all of `sys.modules`;
+      after TensorFlow is loaded that scan took 7 of the bot's ~20 s start, before it well under
+      one.
+    - TensorFlow 2.12 imports JAX, if installed, only to offer TFLite conversion of JAX models,
+      and carries on without it (`except ImportError`). Rasa never converts models, so we block
+      the import (Python's documented `sys.modules[name] = None`): ~65 MB and ~1 s less.
+    """
+    import skops.io  # noqa: F401
+
+    if "jax" not in sys.modules:
+        sys.modules["jax"] = None  # type: ignore[assignment]
+
+
+def install() -> None:
+    """Patch Rasa (idempotent)."""
+    from rasa.core.actions.action import RemoteAction
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.events import Event
+
+    _originals.setdefault("validate", RemoteAction._validate_action_result)
+    _originals.setdefault("resolve", Event.resolve_by_type)
+    _originals.setdefault("retrieve", SQLTrackerStore._retrieve)
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
+    Event.resolve_by_type = staticmethod(_resolve_event_type)  # type: ignore[method-assign]
+    SQLTrackerStore._retrieve = _retrieve  # type: ignore[method-assign]
 
 
 class _KeptSession:

@@ -150,7 +150,10 @@ def main(argv: list[str] | None = None) -> int:
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     logging.basicConfig(level=logging.ERROR)
+    from bot import speedups
     from bot.serve import rasa_env, start_action_server, stop
+
+    speedups.import_before_rasa()
 
     action_url = args.action_url
     started = None

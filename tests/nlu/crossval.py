@@ -1,7 +1,8 @@
 """5-fold cross-validation of candidate NLU pipelines on the same data, seeds fixed.
 
 Run with `make crossval` (slow: five trainings per candidate). Prints a Markdown table and writes
-it to docs/nlu-evaluation.md, so the choice of pipeline in config.yml stays explained.
+it to results/crossval/table.md, to be copied into docs/nlu-evaluation.md so the choice of
+pipeline in config.yml stays explained.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ CANDIDATES = {
     "ours without spaCy": ROOT / "tests" / "nlu" / "configs" / "whitespace_cleaner.yml",
 }
 SEED = 42
+ENTITY_EXTRACTORS = ("CRFEntityExtractor", "DIETClassifier")
 
 
 async def evaluate(config: Path, folds: int, out: Path) -> dict[str, float]:
@@ -38,8 +40,13 @@ async def evaluate(config: Path, folds: int, out: Path) -> dict[str, float]:
     await cross_validate(data, folds, config_data, str(out), disable_plotting=True)
     seconds = time.monotonic() - started
     intents = json.loads((out / "intent_report.json").read_text())
-    entities_file = out / "DIETClassifier_report.json"
-    entities = json.loads(entities_file.read_text()) if entities_file.exists() else {}
+    # Rasa writes `<Extractor>_report.json` for whichever entity extractor the pipeline has.
+    entities: dict[str, dict[str, float]] = {}
+    for extractor in ENTITY_EXTRACTORS:
+        entities_file = out / f"{extractor}_report.json"
+        if entities_file.exists():
+            entities = json.loads(entities_file.read_text())
+            break
     return {
         "intent_macro_f1": intents["macro avg"]["f1-score"],
         "intent_accuracy": intents.get("accuracy", intents.get("micro avg", {}).get("f1-score")),
@@ -63,7 +70,7 @@ def main() -> None:
         rows.append((name, config.relative_to(ROOT), scores))
         print(name, scores, flush=True)
     lines = [
-        f"| candidate | config | intent macro-F1 | intent accuracy | entity macro-F1 (DIET) "
+        f"| candidate | config | intent macro-F1 | intent accuracy | entity macro-F1 "
         f"| minutes for {args.folds} folds |",
         "|---|---|---|---|---|---|",
     ]
