@@ -84,7 +84,7 @@ def test_button_payload_skips_nlu(bot_server: RunningBot) -> None:
 
 def test_fallback_then_a_topic_button_answers_that_topic(bot_server: RunningBot) -> None:
     client = sender()
-    first = bot_server.send("ok but why", client)
+    first = bot_server.send("what about it", client)
     assert any(b["payload"] == "/out_of_scope" for r in first for b in r.get("buttons") or [])
     answer = texts(bot_server.send("/ask_treatment_plan", client))
     assert "six weeks" in answer

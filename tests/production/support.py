@@ -45,6 +45,11 @@ def texts(replies: list[dict[str, Any]]) -> str:
     return "\n".join(r.get("text") or "" for r in replies)
 
 
+def payloads(replies: list[dict[str, Any]]) -> list[str]:
+    """The button payloads of the bot's replies, to answer as a client tapping them."""
+    return [b["payload"] for r in replies for b in r.get("buttons") or []]
+
+
 def sender() -> str:
     return f"prod-{uuid.uuid4().hex[:10]}"
 

@@ -21,6 +21,7 @@ from tests.conftest import free_port
 from tests.production.support import (
     action_server,
     bot_env,
+    payloads,
     prepare_database,
     rasa_servers,
     sender,
@@ -93,10 +94,6 @@ def test_bad_tracker_url_names_the_variable() -> None:
         tracker_store_endpoint("not a url")
 
 
-def _payloads(replies: list[dict]) -> list[str]:
-    return [b["payload"] for r in replies for b in r.get("buttons") or []]
-
-
 @pytest.mark.e2e
 def test_booking_form_survives_a_restart_of_the_bot(tmp_path: Path, model: Path) -> None:
     database_url = prepare_database(f"sqlite:///{tmp_path / 'massagebot.db'}")
@@ -109,9 +106,9 @@ def test_booking_form_survives_a_restart_of_the_bot(tmp_path: Path, model: Path)
         rasa_servers(tmp_path, model, action_port, [env]) as (rasa,),
     ):
         asked_service = rasa.send("/schedule_appointment", client)
-        service = next(p for p in _payloads(asked_service) if "massage_type" in p)
+        service = next(p for p in payloads(asked_service) if "massage_type" in p)
         asked_time = rasa.send(service, client)
-        time_choice = next(p for p in _payloads(asked_time) if "date_time" in p)
+        time_choice = next(p for p in payloads(asked_time) if "date_time" in p)
     # Rasa and the action server are both gone; nothing of the conversation is in memory.
 
     with (

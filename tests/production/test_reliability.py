@@ -25,6 +25,7 @@ from tests.production.support import (
     Server,
     TcpProxy,
     bot_env,
+    payloads,
     prepare_database,
     rasa_servers,
     sender,
@@ -39,16 +40,12 @@ def clinic_phone() -> str:
     return load_clinic(ROOT / "data" / "clinic.yml").phone
 
 
-def _payloads(replies: list[dict[str, Any]]) -> list[str]:
-    return [b["payload"] for r in replies for b in r.get("buttons") or []]
-
-
 def fill_booking_form(rasa: Server, client: str) -> str:
     """Answer the booking form with buttons up to its summary; returns the summary."""
     service = next(
-        p for p in _payloads(rasa.send("/schedule_appointment", client)) if "massage_type" in p
+        p for p in payloads(rasa.send("/schedule_appointment", client)) if "massage_type" in p
     )
-    when = next(p for p in _payloads(rasa.send(service, client)) if "date_time" in p)
+    when = next(p for p in payloads(rasa.send(service, client)) if "date_time" in p)
     rasa.send(when, client)
     rasa.send('/inform{"name": "Grace Hopper"}', client)
     rasa.send('/inform{"contact": "grace@example.org"}', client)

@@ -24,6 +24,7 @@ from tests.conftest import ROOT, free_port
 from tests.production.support import (
     action_server,
     bot_env,
+    payloads,
     prepare_database,
     rasa_servers,
     sender,
@@ -95,10 +96,6 @@ def stored_events(tracker_db: Path, client: str) -> list[dict]:
     return [json.loads(data) for (data,) in rows]
 
 
-def _payloads(replies: list[dict]) -> list[str]:
-    return [b["payload"] for r in replies for b in r.get("buttons") or []]
-
-
 @pytest.mark.e2e
 def test_long_conversation_over_several_sessions(tmp_path: Path, model: Path) -> None:
     database_url = prepare_database(f"sqlite:///{tmp_path / 'massagebot.db'}")
@@ -126,9 +123,9 @@ def test_long_conversation_over_several_sessions(tmp_path: Path, model: Path) ->
         # Message 4 opens a new session; the booking form then runs past the limit unbroken.
         asked_service = rasa.send("/schedule_appointment", client)
         sent.append("/schedule_appointment")
-        service = next(p for p in _payloads(asked_service) if "massage_type" in p)
+        service = next(p for p in payloads(asked_service) if "massage_type" in p)
         sent.append(service)
-        time_choice = next(p for p in _payloads(rasa.send(service, client)) if "date_time" in p)
+        time_choice = next(p for p in payloads(rasa.send(service, client)) if "date_time" in p)
         assert "name" in send(time_choice).lower()
         send('/inform{"name": "Ada Lovelace"}')
         send('/inform{"contact": "ada@example.org"}')
