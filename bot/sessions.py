@@ -67,10 +67,10 @@ def should_start_new_session(tracker: Any, limit: int) -> bool:
 def new_session_events(tracker: Any) -> list[Any]:
     """What Rasa's `action_session_start` writes with slots carried over, plus the bot's last
     action so the next prediction sees the turn it answers."""
-    from rasa.shared.core.constants import ACTION_LISTEN_NAME
+    from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
     from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet
 
-    events: list[Any] = [ActionExecuted("action_session_start"), SessionStarted()]
+    events: list[Any] = [ActionExecuted(ACTION_SESSION_START_NAME), SessionStarted()]
     events += [
         SlotSet(slot.name, slot.value)
         for slot in tracker.slots.values()

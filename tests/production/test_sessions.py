@@ -142,3 +142,13 @@ def test_long_conversation_over_several_sessions(tmp_path: Path, model: Path) ->
     last_session = events[starts[-1] :]
     carried = {e["name"]: e["value"] for e in last_session if e["event"] == "slot"}
     assert carried.get("booking_reference") and carried["booking_reference"] in done
+
+
+def test_launcher_refuses_a_bad_limit(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.launcher import main
+
+    monkeypatch.setenv(sessions.ENV, "thirty")
+    assert main(["--model", "nowhere"]) == 2
+    assert "SESSION_MESSAGE_LIMIT must be a whole number" in capsys.readouterr().err
