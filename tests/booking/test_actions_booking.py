@@ -12,17 +12,18 @@ from rasa_sdk.events import ConversationPaused, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
-import actions.booking as booking_actions
+import actions.form_helpers as form_helpers
 from actions.booking import (
     ActionAskBookingTime,
     ActionAskClientName,
-    ActionHumanHandoff,
     ActionSubmitBooking,
+    ValidateBookingForm,
+)
+from actions.handoff import ActionHumanHandoff, ValidateHandoffForm
+from actions.manage_booking import (
     ActionSubmitCancel,
     ActionSubmitReschedule,
-    ValidateBookingForm,
     ValidateCancelBookingForm,
-    ValidateHandoffForm,
     ValidateRescheduleBookingForm,
 )
 from bot.booking.service import BookingService
@@ -45,7 +46,8 @@ def bot_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, db_url: str, clock:
     monkeypatch.setenv("CLINIC_FILE", str(clinic_file))
     for name in ("BOOKING_ADAPTER", "BOOKING_WEBHOOK_URL", "HANDOFF_WEBHOOK_URL"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(booking_actions, "current_time", clock)
+    # Every action module reads the clock through `form_helpers`, so one patch covers them all.
+    monkeypatch.setattr(form_helpers, "current_time", clock)
 
 
 def tracker(

@@ -1,0 +1,141 @@
+"""Talking to a person: record the request, tell staff and, while the clinic is open, pause."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ConversationPaused, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+from sqlalchemy.exc import SQLAlchemyError
+
+from actions import form_helpers
+from actions.context import clinic, settings
+from actions.form_helpers import (
+    BOOKING_SLOTS,
+    MANAGE_SLOTS,
+    REQUESTED_SLOT,
+    _deliver_soon,
+    _intent,
+    _is_stop,
+)
+from bot.booking.config import BookingConfig
+from bot.booking.contact import validate_contact
+from bot.staff import HandoffService, clinic_is_open
+
+logger = logging.getLogger(__name__)
+
+TRANSCRIPT_MESSAGES = 20
+
+
+def _transcript(tracker: Tracker) -> str:
+    lines = []
+    for event in tracker.events:
+        if event.get("event") == "user" and event.get("text"):
+            lines.append(f"client: {event['text']}")
+        elif event.get("event") == "bot" and event.get("text"):
+            lines.append(f"bot: {event['text']}")
+    return "\n".join(lines[-TRANSCRIPT_MESSAGES:])
+
+
+def _known_contact(tracker: Tracker) -> str | None:
+    for slot in ("handoff_contact", "client_contact", "manage_contact"):
+        value = tracker.get_slot(slot)
+        if value:
+            return str(value)
+    return None
+
+
+class ValidateHandoffForm(FormValidationAction):
+    """Asks for a call-back number only when nobody can answer now and we have none."""
+
+    def name(self) -> str:
+        return "validate_handoff_form"
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        if clinic_is_open(clinic(), form_helpers.current_time()) or _known_contact(tracker):
+            return []
+        return ["handoff_contact"]
+
+    async def validate_handoff_contact(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if _is_stop(tracker):
+            return {"handoff_contact": None, "handoff_declined": True, REQUESTED_SLOT: None}
+        checked = validate_contact(str(value or ""), clinic().region)
+        if checked.ok:
+            return {"handoff_contact": checked.value}
+        dispatcher.utter_message(text=checked.reason)
+        return {"handoff_contact": None}
+
+
+class ActionAskHandoffContact(Action):
+    def name(self) -> str:
+        return "action_ask_handoff_contact"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        dispatcher.utter_message(
+            text="We're closed right now, so one of our team will call you back when we open. "
+            "What's the best phone number (or e-mail address) to reach you on?"
+        )
+        return []
+
+
+class ActionHumanHandoff(Action):
+    """Records the request and notifies staff. While the clinic is open the bot then pauses so
+    a person can take over; when it is closed the client gets a call-back promise instead and
+    the bot carries on answering questions."""
+
+    def name(self) -> str:
+        return "action_human_handoff"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        clinic_ = clinic()
+        reset: list[EventType] = [
+            SlotSet("handoff_contact", None),
+            SlotSet("handoff_declined", None),
+            *(SlotSet(slot, None) for slot in BOOKING_SLOTS),
+            *(SlotSet(slot, None) for slot in MANAGE_SLOTS),
+        ]
+        if tracker.get_slot("handoff_declined"):
+            dispatcher.utter_message(
+                text=f"No problem. If you change your mind, you can call us on {clinic_.phone}."
+            )
+            return reset
+        config = BookingConfig.from_env()
+        service = HandoffService(
+            clinic_, settings().database_url, config, clock=form_helpers.current_time
+        )
+        try:
+            outcome = await asyncio.to_thread(
+                service.request,
+                tracker.sender_id,
+                _transcript(tracker),
+                _known_contact(tracker),
+                _intent(tracker) or None,
+            )
+        except SQLAlchemyError:
+            logger.exception("could not record a hand-off request")
+            dispatcher.utter_message(
+                text=f"I'm sorry — I couldn't reach our team just now. Please call us on "
+                f"{clinic_.phone}."
+            )
+            return reset
+        dispatcher.utter_message(text=outcome.message)
+        _deliver_soon(config)
+        if outcome.clinic_open:
+            return [*reset, ConversationPaused()]
+        return reset
