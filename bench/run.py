@@ -34,6 +34,8 @@ from pathlib import Path
 
 import requests
 
+from bot.serve import free_port, stop, wait_until_up
+
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "var" / "bench"
 
@@ -74,48 +76,8 @@ TARGETS = {
 # --- processes -----------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def tree_rss_mb(pids: Sequence[int]) -> float:
-    """Resident memory of the processes and all their descendants, from /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            parent = int(stat.rsplit(")", 1)[1].split()[1])
-            children.setdefault(parent, []).append(int(entry.name))
-    total_kb, todo, seen = 0, list(pids), set()
-    while todo:
-        pid = todo.pop()
-        if pid in seen:
-            continue
-        seen.add(pid)
-        todo.extend(children.get(pid, []))
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total_kb += int(line.split()[1])
-        except OSError:
-            pass
-    return total_kb / 1024
-
-
-def tree_cpu_seconds(pids: Sequence[int]) -> float:
-    """CPU time (user + system) used so far by the processes and their descendants.
-
-    Unlike latency, CPU time per message barely changes when other work shares the machine,
-    so it is the number to compare between runs on a busy machine.
-    """
-    ticks = os.sysconf("SC_CLK_TCK")
+def process_tree(pids: Sequence[int]) -> dict[int, list[str]]:
+    """The /proc/PID/stat fields of the processes and all their descendants."""
     children: dict[int, list[int]] = {}
     stats: dict[int, list[str]] = {}
     for entry in Path("/proc").iterdir():
@@ -126,43 +88,32 @@ def tree_cpu_seconds(pids: Sequence[int]) -> float:
                 continue
             stats[int(entry.name)] = fields
             children.setdefault(int(fields[1]), []).append(int(entry.name))
-    total, todo, seen = 0.0, list(pids), set()
+    tree: dict[int, list[str]] = {}
+    todo = list(pids)
     while todo:
         pid = todo.pop()
-        if pid in seen or pid not in stats:
+        if pid in tree or pid not in stats:
             continue
-        seen.add(pid)
+        tree[pid] = stats[pid]
         todo.extend(children.get(pid, []))
-        total += (int(stats[pid][11]) + int(stats[pid][12])) / ticks  # utime, stime
-    return total
+    return tree
 
 
-def wait_http(url: str, process: subprocess.Popen, timeout: float = 900) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{process.args} exited with {process.returncode}")
-        try:
-            if requests.get(url, timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError(url)
+def tree_rss_mb(pids: Sequence[int]) -> float:
+    """Resident memory of the processes and all their descendants."""
+    pages = sum(int(fields[21]) for fields in process_tree(pids).values())  # rss
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def stop(processes: Sequence[subprocess.Popen]) -> None:
-    import signal
+def tree_cpu_seconds(pids: Sequence[int]) -> float:
+    """CPU time (user + system) used so far by the processes and their descendants.
 
-    for process in processes:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-    for process in processes:
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    It varies less than latency when other work shares the machine, but on a virtual machine
+    it still moves by a third between runs.
+    """
+    ticks = os.sysconf("SC_CLK_TCK")
+    fields = process_tree(pids).values()
+    return sum(int(f[11]) + int(f[12]) for f in fields) / ticks  # utime, stime
 
 
 def base_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -198,10 +149,10 @@ def serve_stock(model_dir: Path, log: Path) -> Iterator[Served]:
         )
     try:
         url = f"http://127.0.0.1:{port}"
-        wait_http(f"{url}/webhooks/rest/", process)
+        wait_until_up(f"{url}/webhooks/rest/", 900, process, interval=0.1)
         yield Served(url, [process], time.monotonic() - started)
     finally:
-        stop([process])
+        stop([process], grace=15)
 
 
 @contextmanager
@@ -241,11 +192,11 @@ def serve_ours(model: Path, extra_env: dict[str, str], log: Path) -> Iterator[Se
         )
     try:
         url = f"http://127.0.0.1:{port}"
-        wait_http(f"http://127.0.0.1:{action_port}/health", actions)
-        wait_http(f"{url}/webhooks/rest/", rasa)
+        wait_until_up(f"http://127.0.0.1:{action_port}/health", 900, actions, interval=0.1)
+        wait_until_up(f"{url}/webhooks/rest/", 900, rasa, interval=0.1)
         yield Served(url, [rasa, actions], time.monotonic() - started)
     finally:
-        stop([rasa, actions])
+        stop([rasa, actions], grace=15)
 
 
 # --- load ----------------------------------------------------------------------------------------

@@ -50,8 +50,20 @@ def rasa_command(
     return command + list(extra)
 
 
+def free_port() -> int:
+    """A port nothing listens on now, for servers the shell, the tests and the bench start."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def wait_until_up(
-    url: str, timeout: float = 180.0, process: subprocess.Popen | None = None
+    url: str,
+    timeout: float = 180.0,
+    process: subprocess.Popen | None = None,
+    interval: float = 0.5,
 ) -> None:
     """Poll a health URL; fail early if the process we wait for has died."""
     deadline = time.monotonic() + timeout
@@ -64,7 +76,7 @@ def wait_until_up(
                     return
         except OSError:
             pass
-        time.sleep(0.5)
+        time.sleep(interval)
     raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
 
 

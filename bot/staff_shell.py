@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     logging.basicConfig(level=logging.ERROR)
     from bot import speedups
-    from bot.serve import rasa_env, start_action_server, stop
+    from bot.serve import free_port, rasa_env, start_action_server, stop
 
     speedups.import_before_rasa()
 
@@ -165,11 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     if action_url is None or not is_up(action_url):
         # No action server (the bot is not running): start one of our own on a free port, so
         # several staff can each have one without fighting over 5055.
-        import socket
-
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
+        port = free_port()
         started = start_action_server(port, rasa_env())
         action_url = f"http://127.0.0.1:{port}/webhook"
     try:

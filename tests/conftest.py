@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.clinic import Clinic, load_clinic
 from bot.db import get_engine, migrate
 from bot.faq import import_faq
-from bot.serve import rasa_env, running
+from bot.serve import free_port, rasa_env, running
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -109,12 +108,6 @@ def send_rest(url: str, text: str, sender: str, timeout: float = 60) -> list[dic
     )
     response.raise_for_status()
     return response.json()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def latest_model() -> Path:

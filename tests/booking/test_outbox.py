@@ -7,7 +7,6 @@ it was down arrives once it's up, signed, and only once.
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -33,6 +32,7 @@ from bot.booking.service import BookingService
 from bot.clinic import Clinic
 from bot.db import session_scope
 from bot.models import OutboxMessage
+from bot.serve import free_port
 
 from .conftest import Clock, local
 
@@ -71,12 +71,6 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             pass
 
     return Handler
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager

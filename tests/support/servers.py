@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from bot.serve import free_port, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,25 +29,6 @@ SECRETS = {
     "FACEBOOK_APP_SECRET": "fb-app-secret-for-tests",
     "FACEBOOK_PAGE_ACCESS_TOKEN": "fb-page-token-for-tests",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_http(url: str, timeout: float = 60.0, process: subprocess.Popen | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode} before {url} answered")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise TimeoutError(url)
 
 
 def channel_env(fake_api_url: str) -> dict[str, str]:
@@ -96,7 +76,7 @@ def run_stub_bot(
         )
         try:
             url = f"http://127.0.0.1:{port}"
-            wait_http(url + "/", process=process)
+            wait_until_up(url + "/", timeout=60, process=process, interval=0.2)
             yield StubBot(url, process)
         finally:
             process.terminate()
