@@ -1,26 +1,29 @@
 """Benchmark our bot against Rasa's stock `rasa init` bot and print the numbers side by side.
 
 Both are trained (the stock one once, in var/bench/stock), served on free ports and driven over
-the REST channel the way clients use it. Ours runs as in production: our launcher, the action
-server, the FAQ database (SQLite) and the SQL tracker store are all in the loop. The stock bot
-answers from its domain only (it has no custom actions).
+the REST channel the way clients use it. Ours runs as in production: our launcher with two
+workers and the Redis lock store (as deploy/docker-compose.yml; one worker if no Redis answers),
+the action server, the FAQ database (SQLite) and the SQL tracker store are all in the loop. The
+stock bot answers from its domain only (it has no custom actions).
 
 Measured per bot:
 - cold start: process start until the REST channel answers (the model is loaded by then);
-- resident memory: RSS of the whole process tree (Rasa, plus the action server for ours);
+- resident memory: PSS of the whole process tree (Rasa and its workers, plus the action server
+  for ours), which counts pages the processes share once; their RSS summed is shown too;
 - latency p50/p95 with 1 client and with 10 concurrent clients, and messages per second at 10;
 - p95 over the first 20 turns of 200-turn conversations against their last 20 turns.
 
 This is a benchmark, not a test: it prints numbers and exits 0. On a machine shared with other
 work the numbers move a lot; run it on an idle machine for figures worth comparing.
 
-    python -m bench [--ours-model models/x.tar.gz] [--ours-env TF_INTRA_OP_PARALLELISM_THREADS=1]
+    python -m bench [--ours-model models/x.tar.gz] [--ours-env SANIC_WORKERS=1] [--skip-stock]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -99,10 +102,25 @@ def process_tree(pids: Sequence[int]) -> dict[int, list[str]]:
     return tree
 
 
-def tree_rss_mb(pids: Sequence[int]) -> float:
-    """Resident memory of the processes and all their descendants."""
-    pages = sum(int(fields[21]) for fields in process_tree(pids).values())  # rss
-    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+def tree_memory_mb(pids: Sequence[int]) -> tuple[float, float]:
+    """Resident memory of the processes and all their descendants: (PSS, RSS) summed.
+
+    Forked workers share the model's pages; RSS counts a shared page in every process that maps
+    it, PSS (the kernel's proportional set size) divides it among them, so the sum of PSS is
+    what the tree costs the machine. For a single process the two are nearly equal.
+    """
+    pss_kb = 0
+    tree = process_tree(pids)
+    for pid in tree:
+        try:
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        pss_kb += next(
+            int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:")
+        )
+    rss_pages = sum(int(fields[21]) for fields in tree.values())
+    return pss_kb / 2**10, rss_pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def tree_cpu_seconds(pids: Sequence[int]) -> float:
@@ -114,6 +132,12 @@ def tree_cpu_seconds(pids: Sequence[int]) -> float:
     ticks = os.sysconf("SC_CLK_TCK")
     fields = process_tree(pids).values()
     return sum(int(f[11]) + int(f[12]) for f in fields) / ticks  # utime, stime
+
+
+def own_cpu_seconds() -> float:
+    """CPU time of this process (the clients' threads): it shares the cores with the bot."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def base_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -267,16 +291,18 @@ def run_clients(
 
 
 def measure(served: Served, messages: Sequence[str], quick: bool) -> dict[str, float]:
-    rss = tree_rss_mb([p.pid for p in served.processes])
+    pss, rss = tree_memory_mb([p.pid for p in served.processes])
     run_clients(served.url, messages, 2, 10, "warmup")
     single, _ = run_clients(served.url, messages, 1, 60 if quick else 200, "one")
     pids = [p.pid for p in served.processes]
     cpu_before = tree_cpu_seconds(pids)
     rasa_before = tree_cpu_seconds(pids[:1])
+    client_before = own_cpu_seconds()
     many, rate = run_clients(served.url, messages, 10, 20 if quick else 50, "ten")
     handled = max(1, len(many.latencies))
     cpu_ms = (tree_cpu_seconds(pids) - cpu_before) * 1000 / handled
     rasa_ms = (tree_cpu_seconds(pids[:1]) - rasa_before) * 1000 / handled
+    client_ms = (own_cpu_seconds() - client_before) * 1000 / handled
     turns = 60 if quick else 200
     first, last = Samples(), Samples()
     client = Client(served.url)
@@ -284,10 +310,11 @@ def measure(served: Served, messages: Sequence[str], quick: bool) -> dict[str, f
         per_turn = conversation(client, f"long-{n}", messages, turns, Samples())
         first.latencies += per_turn[:20]
         last.latencies += per_turn[-20:]
-    rss_after = tree_rss_mb([p.pid for p in served.processes])
+    pss_after, rss_after = tree_memory_mb([p.pid for p in served.processes])
     return {
         "cold start (s)": served.cold_start,
-        "resident memory (MB)": max(rss, rss_after),
+        "resident memory (MB)": max(pss, pss_after),
+        "  RSS summed over processes (MB)": max(rss, rss_after),
         "1 client p50 (ms)": single.percentile(50),
         "1 client p95 (ms)": single.percentile(95),
         "10 clients p50 (ms)": many.percentile(50),
@@ -296,6 +323,7 @@ def measure(served: Served, messages: Sequence[str], quick: bool) -> dict[str, f
         "CPU per message (ms)": cpu_ms,
         "  of which Rasa (ms)": rasa_ms,
         "msg/s if Rasa had a core": 1000 / rasa_ms if rasa_ms else float("nan"),
+        "load generator CPU per message (ms)": client_ms,
         "turns 1-20 p95 (ms)": first.percentile(95),
         f"turns {turns - 19}-{turns} p95 (ms)": last.percentile(95),
         "turn 200 / turn 1 p95": last.percentile(95) / first.percentile(95),
@@ -323,6 +351,21 @@ def stock_project(fresh: bool) -> Path:
             stdout=subprocess.DEVNULL,
         )
     return folder
+
+
+def production_env() -> dict[str, str]:
+    """Ours as deploy/docker-compose.yml runs it on 2 cores: two Sanic workers sharing the
+    model, with the Redis lock store (BENCH_REDIS_URL, default the local Redis). Without a
+    Redis it runs one worker, and says so."""
+    import redis
+
+    url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+    try:
+        redis.Redis.from_url(url, socket_timeout=2).ping()
+    except redis.RedisError as error:
+        print(f"No Redis at {url} ({error}): ours runs one worker")
+        return {}
+    return {"SANIC_WORKERS": "2", "REDIS_URL": url, "LOCK_STORE_KEY_PREFIX": "massagebotbench"}
 
 
 def our_model(given: Path | None) -> Path:
@@ -360,7 +403,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="extra environment for our bot (repeat); e.g. TF_INTRA_OP_PARALLELISM_THREADS=1",
+        help="environment for our bot (repeat), over the production defaults; e.g. "
+        "SANIC_WORKERS=1",
     )
     parser.add_argument("--skip-stock", action="store_true", help="only our bot")
     parser.add_argument("--fresh", action="store_true", help="retrain the stock bot")
@@ -368,7 +412,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     WORK.mkdir(parents=True, exist_ok=True)
-    extra = dict(item.split("=", 1) for item in args.ours_env)
+    extra = {**production_env(), **dict(item.split("=", 1) for item in args.ours_env)}
     load = os.getloadavg()
     print(f"Load average before: {load[0]:.1f} {load[1]:.1f} on {os.cpu_count()} CPUs")
     results: dict[str, dict[str, float]] = {}
@@ -384,6 +428,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             results[name] = measure(served, messages, args.quick)
         print(f"  done: {results[name]['10 clients msg/s']:.1f} msg/s at 10 clients", flush=True)
     print()
-    print(f"Our model: {model.name}" + (f"; env: {extra}" if extra else ""))
+    print(f"Our model: {model.name}; environment: {extra or 'defaults'}")
     print(table(results))
     return 0

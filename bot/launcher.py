@@ -7,7 +7,8 @@ builds the app with Rasa's own `configure_app` and `load_agent_on_start`, then a
 - the security settings of `bot.security` (API off unless protected, CORS, socket.io JWT,
   size caps, rate limits) applied to every channel;
 - a polite reply with the clinic's phone number when an action fails (`bot.resilience`);
-- fixes for Rasa's hot spots found by `make bench` (`bot.speedups`);
+- fixes for Rasa's hot spots found by `make bench` (`bot.speedups`, `bot.model_speedups`), and
+  the model loaded once before Sanic forks its workers (`SANIC_WORKERS`), which share it;
 - a new session every SESSION_MESSAGE_LIMIT messages of a long conversation (`bot.sessions`);
 - log redaction of phone numbers and e-mail addresses (`bot.redaction`).
 
@@ -106,6 +107,11 @@ def register_channels(app: Any, channels: list[Any], guard: Any, route: str = "/
     app.ctx.input_channels = channels
 
 
+def speedups_enabled() -> bool:
+    """`MASSAGEBOT_SPEEDUPS=0` serves with Rasa's own code paths, to compare or rule them out."""
+    return os.environ.get("MASSAGEBOT_SPEEDUPS", "1").strip().lower() not in ("0", "false", "off")
+
+
 def build_app(args: argparse.Namespace, model_path: str | None) -> Any:
     """The Sanic app `rasa run` would build, with our guards installed."""
     from rasa.core import run as rasa_run
@@ -138,7 +144,7 @@ def build_app(args: argparse.Namespace, model_path: str | None) -> Any:
     install_http_guards(app, settings, make_limiter(settings.ip_rate, settings, "ip"))
     install_action_failure_reply(_apology)
     sessions.install(sessions.limit_from_env())
-    if os.environ.get("MASSAGEBOT_SPEEDUPS", "1").strip().lower() not in ("0", "false", "off"):
+    if speedups_enabled():
         speedups.install()
         app.register_listener(speedups.tune_agent_on_start, "after_server_start")
     if model_path is not None:  # tests set `app.ctx.agent` themselves
@@ -193,10 +199,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_structlog(level)
     tf_env.setup_tf_environment()
 
+    model_path = args.model
     try:
-        app = build_app(args, rasa.model.get_local_model(args.model))
+        model_path = rasa.model.get_local_model(args.model)
+        app = build_app(args, model_path)
+        if speedups_enabled():
+            speedups.preload_model(model_path)
     except rasa.model.ModelNotFound as error:
         print(f"error: no trained model ({error}); run `make train` first", file=sys.stderr)
+        return 2
+    except Exception as error:  # a model that does not load: say so before serving nothing
+        logger.exception("Could not load the model")
+        print(f"error: could not load the model {model_path}: {error}", file=sys.stderr)
         return 2
 
     rasa.utils.common.update_sanic_log_level()

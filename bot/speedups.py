@@ -12,6 +12,10 @@
 - Loading a conversation built an ORM object per stored event and looked up each event's class
   by walking all of `Event`'s subclasses; we read the JSON column only and remember the
   classes. These grow with the conversation, so they matter most for long ones.
+- Loading and saving a conversation built its SQL query anew each time (SQLAlchemy then works
+  out the query's cache key, a tenth of the CPU), and saving first counted the stored events
+  to find the new ones. We build the queries once, and a tracker read from the store remembers
+  how many of its events are stored, so saving only inserts the rest, in one statement.
 
 All of these patch Rasa 3.6 internals; tests/production/test_speedups.py checks the behaviour
 stays the same, so a Rasa upgrade that changes them fails there first.
@@ -22,6 +26,7 @@ from __future__ import annotations
 import logging
 import sys
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -112,6 +117,34 @@ def _resolve_event_type(type_name: str, default: Any = None) -> Any:
     return found
 
 
+# On a tracker read from (or saved to) the SQL store: how many of its events are stored.
+_STORED = "_massagebot_stored_events"
+
+
+def _events_query(store: Any, all_sessions: bool) -> Any:
+    """Rasa's `SQLTrackerStore._event_query` (the JSON of a sender's events, of the latest
+    session unless `all_sessions`), built once per store with the sender as a parameter."""
+    import sqlalchemy as sa
+    from rasa.shared.core.events import SessionStarted
+
+    key = f"_massagebot_events_query_{all_sessions}"
+    query = store.__dict__.get(key)
+    if query is None:
+        events = store.SQLEvent.__table__.c
+        sender = sa.bindparam("sender_id")
+        query = sa.select(events.data).where(events.sender_id == sender)
+        if not all_sessions:
+            session_start = (
+                sa.select(sa.func.max(events.timestamp))
+                .where(events.sender_id == sender, events.type_name == SessionStarted.type_name)
+                .scalar_subquery()
+            )
+            query = query.where(sa.or_(events.timestamp >= session_start, session_start.is_(None)))
+        query = query.order_by(events.id)
+        store.__dict__[key] = query
+    return query
+
+
 async def _retrieve(self: Any, sender_id: str, fetch_events_from_all_sessions: bool) -> Any:
     """Rasa's `SQLTrackerStore._retrieve`, reading only the events' JSON column instead of
     building an ORM object per event."""
@@ -119,14 +152,57 @@ async def _retrieve(self: Any, sender_id: str, fetch_events_from_all_sessions: b
 
     from rasa.shared.core.trackers import DialogueStateTracker
 
+    query = _events_query(self, fetch_events_from_all_sessions)
     with self.session_scope() as session:
-        query = self._event_query(
-            session, sender_id, fetch_events_from_all_sessions=fetch_events_from_all_sessions
-        )
-        events = [json.loads(data) for (data,) in query.with_entities(self.SQLEvent.data)]
-        if self.domain and events:
-            return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        rows = session.execute(query, {"sender_id": sender_id})
+        events = [json.loads(data) for (data,) in rows]
+    if not (self.domain and events):
         return None
+    tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+    if not fetch_events_from_all_sessions:  # what `save` compares with
+        tracker.__dict__[_STORED] = len(events)
+    return tracker
+
+
+async def _save(self: Any, tracker: Any) -> None:
+    """Rasa's `SQLTrackerStore.save`: appends the events the store does not have yet.
+
+    Rasa counts the stored events of the latest session to find them; a tracker this store
+    read or saved knows the count already (one conversation is handled by one server at a
+    time: the lock store sees to that). Others are counted as before.
+    """
+    import itertools
+    import json
+
+    from rasa.shared.nlu.constants import INTENT_NAME_KEY
+
+    await self.stream_events(tracker)
+    stored = tracker.__dict__.get(_STORED)
+    known = stored is not None and stored <= len(tracker.events)
+    with self.session_scope() as session:
+        if known and tracker._max_event_history is None:
+            new = itertools.islice(tracker.events, stored, None)
+        else:
+            new = self._additional_events(session, tracker)
+        rows = []
+        for event in new:
+            data = event.as_dict()
+            rows.append(
+                {
+                    "sender_id": tracker.sender_id,
+                    "type_name": event.type_name,
+                    "timestamp": data.get("timestamp"),
+                    "intent_name": data.get("parse_data", {})
+                    .get("intent", {})
+                    .get(INTENT_NAME_KEY),
+                    "action_name": data.get("name"),
+                    "data": json.dumps(data),
+                }
+            )
+        if rows:
+            session.execute(self.SQLEvent.__table__.insert(), rows)
+            session.commit()
+    tracker.__dict__[_STORED] = len(tracker.events)
 
 
 def import_before_rasa() -> None:
@@ -146,6 +222,40 @@ def import_before_rasa() -> None:
         sys.modules["jax"] = None  # type: ignore[assignment]
 
 
+_preloaded: dict[str, Any] = {}
+
+
+def _model_key(model_path: Any) -> str:
+    return str(Path(model_path).resolve())
+
+
+def _load_model(model_path: Any) -> Any:
+    """Rasa's `MessageProcessor._load_model`, answered from `preload_model` for its model."""
+    loaded = _preloaded.get(_model_key(model_path))
+    if loaded is not None:
+        return loaded
+    return _originals["load_model"](model_path)
+
+
+def preload_model(model_path: str) -> None:
+    """Load the model in the launcher, before Sanic forks its workers (`SANIC_WORKERS`).
+
+    Each worker used to load the model for itself after the fork: the workers started one after
+    the other on a busy machine and each held its own copy (~600 MB). Forked after the load, they
+    start at once and share the model's memory copy-on-write. `gc.freeze()` (Python's advice
+    for this) keeps the garbage collector from writing to the shared objects, which would copy
+    them into every worker after all.
+    """
+    import gc
+
+    from rasa.core.processor import MessageProcessor
+
+    _originals.setdefault("load_model", MessageProcessor.__dict__["_load_model"].__func__)
+    _preloaded[_model_key(model_path)] = _originals["load_model"](model_path)
+    MessageProcessor._load_model = staticmethod(_load_model)  # type: ignore[method-assign]
+    gc.freeze()
+
+
 def install() -> None:
     """Patch Rasa (idempotent)."""
     from rasa.core.actions.action import RemoteAction
@@ -154,10 +264,15 @@ def install() -> None:
 
     _originals.setdefault("validate", RemoteAction._validate_action_result)
     _originals.setdefault("resolve", Event.resolve_by_type)
+    from bot import model_speedups
+
     _originals.setdefault("retrieve", SQLTrackerStore._retrieve)
+    _originals.setdefault("save", SQLTrackerStore.save)
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
     Event.resolve_by_type = staticmethod(_resolve_event_type)  # type: ignore[method-assign]
     SQLTrackerStore._retrieve = _retrieve  # type: ignore[method-assign]
+    SQLTrackerStore.save = _save  # type: ignore[method-assign]
+    model_speedups.install()
 
 
 class _KeptSession:

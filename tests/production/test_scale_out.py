@@ -1,6 +1,7 @@
-"""Two Rasa instances sharing PostgreSQL (conversations) and Redis (locks), one action server:
-one client's messages, sent to both instances alternately and concurrently, are all processed,
-each exactly once, one turn at a time, in the order the client sent them."""
+"""Two Rasa instances (the second with two worker processes) sharing PostgreSQL (conversations)
+and Redis (locks), one action server: one client's messages, sent to both instances alternately
+and concurrently, are all processed, each exactly once, one turn at a time, in the order the
+client sent them."""
 
 from __future__ import annotations
 
@@ -85,10 +86,16 @@ def test_one_conversation_across_two_instances(
     sent: list[str] = []
     with (
         action_server(tmp_path, env) as actions,
-        rasa_servers(tmp_path, model, actions.port, [env, env]) as instances,
+        # The second instance runs two Sanic workers forked after the model was loaded.
+        rasa_servers(
+            tmp_path, model, actions.port, [env, {**env, "SANIC_WORKERS": "2"}]
+        ) as instances,
     ):
         for server in instances:
             assert "lock_store from the environment: type=bot.locks" in server.tail(400)
+        started = instances[1].tail(400)
+        assert "with 2 worker(s)" in started
+        assert started.count("Loading model") == 1  # once, before the fork
 
         def send(server: Server, message: str) -> list[dict[str, Any]]:
             return server.send(message, client, timeout=120)
