@@ -206,18 +206,16 @@ async def _save(self: Any, tracker: Any) -> None:
 
 
 def import_before_rasa() -> None:
-    """Settle two imports before Rasa loads TensorFlow; call it before importing Rasa.
+    """Settle an import before Rasa loads TensorFlow; call it before importing Rasa.
 
-    - skops (the loader of Rasa's LogisticRegressionClassifier), on its first import, looks up
-      for every scikit-learn type which loaded module holds it by scanning all of `sys.modules`;
-      after TensorFlow is loaded that scan took 7 of the bot's ~20 s start, before it well under
-      one.
-    - TensorFlow 2.12 imports JAX, if installed, only to offer TFLite conversion of JAX models,
-      and carries on without it (`except ImportError`). Rasa never converts models, so we block
-      the import (Python's documented `sys.modules[name] = None`): ~65 MB and ~1 s less.
+    TensorFlow 2.12 imports JAX, if installed, only to offer TFLite conversion of JAX models,
+    and carries on without it (`except ImportError`). Rasa never converts models, so we block
+    the import (Python's documented `sys.modules[name] = None`): ~65 MB and ~1 s less.
+
+    (skops, Rasa's loader for the logistic regression, is not imported at all with our
+    `bot.nlu.intent_classifier`; imported after TensorFlow it would scan all loaded modules
+    for each scikit-learn type, which took seconds.)
     """
-    import skops.io  # noqa: F401
-
     if "jax" not in sys.modules:
         sys.modules["jax"] = None  # type: ignore[assignment]
 

@@ -171,17 +171,19 @@ async def test_action_endpoint_reuses_its_connection() -> None:
         await runner.cleanup()
 
 
-def test_imports_settled_before_rasa() -> None:
-    """skops comes first and TensorFlow runs without JAX (a fresh process: imports are global)."""
+def test_model_loads_without_jax_or_skops() -> None:
+    """TensorFlow runs without JAX, and the trained model loads without importing skops
+    (a fresh process: imports are global)."""
     code = (
         "import sys\n"
         "from bot import speedups\n"
         "speedups.import_before_rasa()\n"
-        "assert 'skops.io' in sys.modules and 'tensorflow' not in sys.modules\n"
-        "from rasa.nlu.classifiers.logistic_regression_classifier import "
-        "LogisticRegressionClassifier\n"
+        "assert 'tensorflow' not in sys.modules\n"
+        "from rasa.core.processor import MessageProcessor\n"
         "from tensorflow.lite.python import util\n"
         "assert util._xla_computation is None and sys.modules['jax'] is None\n"
+        f"_, _, runner = MessageProcessor._load_model({str(latest_model())!r})\n"
+        "assert runner and 'skops' not in sys.modules, 'skops was imported'\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT

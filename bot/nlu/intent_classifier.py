@@ -1,0 +1,65 @@
+"""Rasa's logistic-regression intent classifier, loaded without skops.
+
+Rasa 3.6 stores the fitted scikit-learn model with skops, whose first import walks every
+scikit-learn module for its list of trusted types: two seconds of every start of the bot. A
+logistic regression is four arrays, so this subclass also stores them with NumPy (`.npz`,
+read with `allow_pickle=False`: plain numbers and labels, nothing executed) and puts them back
+into the same `LogisticRegression` Rasa builds. A model without them falls back to Rasa's skops
+loader.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rasa.engine.graph import ExecutionContext
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.logistic_regression_classifier import (
+    LogisticRegressionClassifier as RasaLogisticRegressionClassifier,
+)
+
+logger = logging.getLogger(__name__)
+
+# What `LogisticRegression.fit` learns; the rest of the estimator comes from the config.
+FITTED = ("coef_", "intercept_", "classes_", "n_iter_", "n_features_in_")
+
+
+def _arrays_file(model_dir: Path) -> Path:
+    return model_dir / "logistic_regression.npz"
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class LogisticRegressionClassifier(RasaLogisticRegressionClassifier):
+    """Same training and predictions as Rasa's `LogisticRegressionClassifier`."""
+
+    def persist(self) -> None:
+        super().persist()
+        with self._model_storage.write_to(self._resource) as model_dir:
+            arrays = {name: np.asarray(getattr(self.clf, name)) for name in FITTED}
+            np.savez(_arrays_file(model_dir), **arrays)
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> RasaLogisticRegressionClassifier:
+        try:
+            with model_storage.read_from(resource) as model_dir:
+                with np.load(_arrays_file(model_dir), allow_pickle=False) as stored:
+                    fitted = {name: stored[name] for name in FITTED}
+        except (ValueError, OSError, KeyError) as error:  # none stored: Rasa's way
+            logger.info("Loading the intent classifier with skops, as Rasa does (%s)", error)
+            return super().load(config, model_storage, resource, execution_context, **kwargs)
+        component = cls(config, execution_context.node_name, model_storage, resource)
+        for name, value in fitted.items():
+            setattr(component.clf, name, value.item() if value.ndim == 0 else value)
+        return component
