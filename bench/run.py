@@ -403,8 +403,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="environment for our bot (repeat), over the production defaults; e.g. "
-        "SANIC_WORKERS=1",
+        help="environment for our bot (repeat), over the production defaults; e.g. SANIC_WORKERS=1",
     )
     parser.add_argument("--skip-stock", action="store_true", help="only our bot")
     parser.add_argument("--fresh", action="store_true", help="retrain the stock bot")

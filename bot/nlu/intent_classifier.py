@@ -53,9 +53,11 @@ class LogisticRegressionClassifier(RasaLogisticRegressionClassifier):
         **kwargs: Any,
     ) -> RasaLogisticRegressionClassifier:
         try:
-            with model_storage.read_from(resource) as model_dir:
-                with np.load(_arrays_file(model_dir), allow_pickle=False) as stored:
-                    fitted = {name: stored[name] for name in FITTED}
+            with (
+                model_storage.read_from(resource) as model_dir,
+                np.load(_arrays_file(model_dir), allow_pickle=False) as stored,
+            ):
+                fitted = {name: stored[name] for name in FITTED}
         except (ValueError, OSError, KeyError) as error:  # none stored: Rasa's way
             logger.info("Loading the intent classifier with skops, as Rasa does (%s)", error)
             return super().load(config, model_storage, resource, execution_context, **kwargs)
