@@ -37,7 +37,7 @@ from pathlib import Path
 
 import requests
 
-from bot.serve import free_port, stop, wait_until_up
+from bot.serve import free_port, process_tree, stop, wait_until_up
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "var" / "bench"
@@ -77,29 +77,6 @@ TARGETS = {
 
 
 # --- processes -----------------------------------------------------------------------------------
-
-
-def process_tree(pids: Sequence[int]) -> dict[int, list[str]]:
-    """The /proc/PID/stat fields of the processes and all their descendants."""
-    children: dict[int, list[int]] = {}
-    stats: dict[int, list[str]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            stats[int(entry.name)] = fields
-            children.setdefault(int(fields[1]), []).append(int(entry.name))
-    tree: dict[int, list[str]] = {}
-    todo = list(pids)
-    while todo:
-        pid = todo.pop()
-        if pid in tree or pid not in stats:
-            continue
-        tree[pid] = stats[pid]
-        todo.extend(children.get(pid, []))
-    return tree
 
 
 def tree_memory_mb(pids: Sequence[int]) -> tuple[float, float]:

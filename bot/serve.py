@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -80,7 +81,34 @@ def wait_until_up(
     raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
 
 
+def process_tree(pids: Sequence[int]) -> dict[int, list[str]]:
+    """The /proc/PID/stat fields of the processes and all their descendants."""
+    children: dict[int, list[int]] = {}
+    stats: dict[int, list[str]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats[int(entry.name)] = fields
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    tree: dict[int, list[str]] = {}
+    todo = list(pids)
+    while todo:
+        pid = todo.pop()
+        if pid in tree or pid not in stats:
+            continue
+        tree[pid] = stats[pid]
+        todo.extend(children.get(pid, []))
+    return tree
+
+
 def stop(processes: Sequence[subprocess.Popen], grace: float = 10.0) -> None:
+    """Ctrl-C for each process, a kill after `grace` seconds — and the same for whatever they
+    started: a Sanic worker that outlives its main process (killed, or done waiting for it)
+    would keep serving the port with nobody left to stop it."""
+    started = [pid for pid in process_tree([p.pid for p in processes]) if pid > 0]
     for process in processes:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
@@ -91,6 +119,11 @@ def stop(processes: Sequence[subprocess.Popen], grace: float = 10.0) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+    own = {process.pid for process in processes}
+    for pid in started:
+        if pid not in own:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def start_action_server(port: int, env: dict[str, str] | None = None) -> subprocess.Popen:

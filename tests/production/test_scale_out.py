@@ -15,6 +15,7 @@ import pytest
 import redis
 from sqlalchemy import create_engine, text
 
+from bot.serve import process_tree
 from tests.production.support import (
     Server,
     action_server,
@@ -96,6 +97,8 @@ def test_one_conversation_across_two_instances(
         started = instances[1].tail(400)
         assert "with 2 worker(s)" in started
         assert started.count("Loading model") == 1  # once, before the fork
+        workers = set(process_tree([instances[1].process.pid])) - {instances[1].process.pid}
+        assert len(workers) == 2
 
         def send(server: Server, message: str) -> list[dict[str, Any]]:
             return server.send(message, client, timeout=120)
@@ -122,6 +125,7 @@ def test_one_conversation_across_two_instances(
                 time.sleep(0.02)
             assert all(f.result() for f in futures), burst
 
+    assert not set(process_tree(list(workers))), "a worker outlived its stopped instance"
     found = turns(stored_events(postgres_url, client))
     received = [message for message, _ in found]
     assert sorted(received) == sorted(sent + burst), "a message was lost or stored twice"
