@@ -199,19 +199,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_structlog(level)
     tf_env.setup_tf_environment()
 
-    model_path = args.model
     try:
         model_path = rasa.model.get_local_model(args.model)
         app = build_app(args, model_path)
-        if speedups_enabled():
-            speedups.preload_model(model_path)
     except rasa.model.ModelNotFound as error:
         print(f"error: no trained model ({error}); run `make train` first", file=sys.stderr)
         return 2
-    except Exception as error:  # a model that does not load: say so before serving nothing
-        logger.exception("Could not load the model")
-        print(f"error: could not load the model {model_path}: {error}", file=sys.stderr)
-        return 2
+    if speedups_enabled():
+        try:
+            speedups.preload_model(model_path)
+        except Exception as error:  # a model that does not load: say so before serving nothing
+            logger.exception("Could not load the model")
+            print(f"error: could not load the model {model_path}: {error}", file=sys.stderr)
+            return 2
 
     rasa.utils.common.update_sanic_log_level()
     workers = number_of_sanic_workers(app.ctx.massagebot_endpoints.lock_store)

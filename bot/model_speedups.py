@@ -30,7 +30,7 @@ _PLANS = "_massagebot_plans"
 # --- the graph runner ----------------------------------------------------------------------------
 
 
-def _plan(runner: Any, targets: tuple[str, ...]) -> list[tuple[str, tuple[str, ...]]]:
+def _plan(runner: Any, targets: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
     """The nodes the targets depend on, each after the nodes it needs, with what it needs."""
     plans = runner.__dict__.setdefault(_PLANS, {})
     plan = plans.get(targets)
@@ -38,7 +38,7 @@ def _plan(runner: Any, targets: tuple[str, ...]) -> list[tuple[str, tuple[str, .
         schema = runner._graph_schema.minimal_graph_schema(list(targets))
         needs = {name: tuple(node.needs.values()) for name, node in schema.nodes.items()}
         graph = {name: [need for need in wanted if need in needs] for name, wanted in needs.items()}
-        plan = [(name, needs[name]) for name in TopologicalSorter(graph).static_order()]
+        plan = {name: needs[name] for name in TopologicalSorter(graph).static_order()}
         plans[targets] = plan
     return plan
 
@@ -58,7 +58,7 @@ def run_graph(
     plan = _plan(self, tuple(run_targets))
     results: dict[str, Any] = {}
     for name, value in (inputs or {}).items():
-        if isinstance(value, str) and any(value == node for node, _ in plan):
+        if isinstance(value, str) and value in plan:
             raise GraphRunError(
                 f"Input value '{value}' clashes with a node name. Make sure that none of the "
                 f"input names passed to the `run` method are the same as node names in the "
@@ -66,7 +66,7 @@ def run_graph(
             )
         results[name] = (name, value)
     try:
-        for name, needs in plan:
+        for name, needs in plan.items():
             if name not in results:
                 node = self._instantiated_nodes[name]
                 results[name] = node(*(results.get(need, need) for need in needs))
@@ -132,6 +132,9 @@ def copy_slot(self: Any) -> Any:
 # --- spaCy ---------------------------------------------------------------------------------------
 
 
+_spacy_models: dict[str, Any] = {}
+
+
 def load_spacy_model(spacy_model_name: str) -> Any:
     """`SpacyNLP.load_model`, once per model name and process (the pipeline is only read)."""
     loaded = _spacy_models.get(spacy_model_name)
@@ -139,9 +142,6 @@ def load_spacy_model(spacy_model_name: str) -> Any:
         loaded = _originals["load_spacy"](spacy_model_name)
         _spacy_models[spacy_model_name] = loaded
     return loaded
-
-
-_spacy_models: dict[str, Any] = {}
 
 
 def install() -> None:
