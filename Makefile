@@ -39,9 +39,10 @@ run: train ## serve the bot: Rasa on :5005 (REST, socket.io), actions on :5055; 
 shell: train ## talk to the bot in this terminal, as staff testing conversations
 	$(RUN) massagebot shell
 
-lint: install ## ruff
+lint: install ## ruff and the layer contracts (import-linter)
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
+	$(RUN) lint-imports
 
 validate: setup ## Rasa's own checks of domain, data and stories
 	$(RUN) rasa data validate --fail-on-warnings

@@ -1,8 +1,8 @@
-"""Booking a new appointment: the Rasa side of `bot.booking` for the booking form.
+"""Booking a new appointment: the Rasa side of `bot.clinic.booking` for the booking form.
 
 The form only collects and checks answers; every rule (opening hours, notice, availability)
-lives in `bot.booking`, and the database has the last word on double bookings when the booking
-is stored.
+lives in `bot.clinic.booking`, and the database has the last word on double bookings when the
+booking is stored.
 
 Message layout: a validator says what was wrong with an answer; the `action_ask_*` actions that
 follow ask again and carry the buttons (free times, services, "Talk to a person"), so buttons
@@ -45,12 +45,12 @@ from actions.form_helpers import (
     _text,
     _time_answer,
 )
-from bot import advice
-from bot.booking.catalog import match_services
-from bot.booking.config import BookingConfig
-from bot.booking.contact import validate_contact, validate_name
-from bot.booking.text import describe_day, describe_start, describe_time
-from bot.clinic import Clinic, Service
+from bot.clinic import advice
+from bot.clinic.booking.catalog import match_services
+from bot.clinic.booking.config import BookingConfig
+from bot.clinic.booking.contact import validate_contact, validate_name
+from bot.clinic.booking.wording import describe_day, describe_start, describe_time
+from bot.clinic.facts import Clinic, Service
 
 logger = logging.getLogger(__name__)
 

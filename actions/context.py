@@ -7,7 +7,7 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
-from bot.clinic import Clinic, load_clinic
+from bot.clinic.facts import Clinic, load_clinic
 from bot.settings import Settings
 
 

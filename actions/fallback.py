@@ -12,8 +12,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.context import clinic, settings
-from bot import advice, faq
-from bot.topics import FAQ_TOPICS, label
+from bot.clinic import advice, faq
+from bot.clinic.topics import FAQ_TOPICS, label
 
 MAX_SUGGESTIONS = 3
 

@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.context import buttons, clinic, latest_entities, latest_triage, merged, settings
-from bot import advice, faq
+from bot.clinic import advice, faq
 
 logger = logging.getLogger(__name__)
 

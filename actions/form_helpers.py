@@ -1,8 +1,8 @@
 """What the booking, manage-booking and hand-off actions share: answers, rejections, the clock.
 
 Kept apart from the three form modules so each speaks about one thing the clinic does; the
-rules themselves stay in `bot.booking`. Names keep their leading underscore: they are internal
-to the `actions` package, not part of any action's interface.
+rules themselves stay in `bot.clinic.booking`. Names keep their leading underscore: they are
+internal to the `actions` package, not part of any action's interface.
 """
 
 from __future__ import annotations
@@ -23,14 +23,12 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.context import clinic, settings
-from bot import advice
-from bot.booking.availability import Availability
-from bot.booking.config import BookingConfig
-from bot.booking.handoff import adapter_from_config
-from bot.booking.outbox import OutboxDeliverer
-from bot.booking.service import BookingService
-from bot.booking.text import describe_day, describe_start
-from bot.booking.when import (
+from bot.clinic import advice
+from bot.clinic.booking.availability import Availability
+from bot.clinic.booking.booking_system import adapter_from_config
+from bot.clinic.booking.config import BookingConfig
+from bot.clinic.booking.service import BookingService
+from bot.clinic.booking.when import (
     WhenAccepted,
     WhenNeedsTime,
     WhenRejected,
@@ -38,8 +36,10 @@ from bot.booking.when import (
     is_on_grid,
     parse_when,
 )
-from bot.clinic import Clinic, Service
-from bot.models import utcnow
+from bot.clinic.booking.wording import describe_day, describe_start
+from bot.clinic.facts import Clinic, Service
+from bot.clinic.models import utcnow
+from bot.clinic.outbox import OutboxDeliverer
 
 logger = logging.getLogger(__name__)
 

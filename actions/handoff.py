@@ -22,9 +22,9 @@ from actions.form_helpers import (
     _intent,
     _is_stop,
 )
-from bot.booking.config import BookingConfig
-from bot.booking.contact import validate_contact
-from bot.staff import HandoffService, clinic_is_open
+from bot.clinic.booking.config import BookingConfig
+from bot.clinic.booking.contact import validate_contact
+from bot.clinic.handoff import HandoffService, clinic_is_open
 
 logger = logging.getLogger(__name__)
 

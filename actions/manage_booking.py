@@ -1,7 +1,7 @@
-"""Cancelling or moving an existing booking: the Rasa side of `bot.booking` for those forms.
+"""Cancelling or moving an existing booking: the Rasa side of `bot.clinic.booking` for those forms.
 
 Reference and contact must both match one booking before anything about it is shown; who may
-change which booking is decided in `bot.booking.service`.
+change which booking is decided in `bot.clinic.booking.service`.
 """
 
 from __future__ import annotations
@@ -35,11 +35,11 @@ from actions.form_helpers import (
     _slot_button,
     _time_answer,
 )
-from bot import advice
-from bot.booking.config import BookingConfig
-from bot.booking.contact import validate_contact
-from bot.booking.service import normalise_reference
-from bot.booking.text import describe_start
+from bot.clinic import advice
+from bot.clinic.booking.config import BookingConfig
+from bot.clinic.booking.contact import validate_contact
+from bot.clinic.booking.service import normalise_reference
+from bot.clinic.booking.wording import describe_start
 
 logger = logging.getLogger(__name__)
 

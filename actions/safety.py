@@ -9,7 +9,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import clinic, latest_triage, merged
-from bot import advice
+from bot.clinic import advice
 
 
 class ActionRedFlagAdvice(Action):

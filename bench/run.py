@@ -37,7 +37,7 @@ from pathlib import Path
 
 import requests
 
-from bot.serve import free_port, process_tree, stop, wait_until_up
+from bot.rasa_adapter.serve import free_port, process_tree, stop, wait_until_up
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "var" / "bench"
@@ -158,9 +158,9 @@ def serve_stock(model_dir: Path, log: Path) -> Iterator[Served]:
 
 @contextmanager
 def serve_ours(model: Path, extra_env: dict[str, str], log: Path) -> Iterator[Served]:
-    from bot.db import migrate
-    from bot.faq import import_faq
-    from bot.serve import action_server_command, rasa_command
+    from bot.clinic.db import migrate
+    from bot.clinic.faq import import_faq
+    from bot.rasa_adapter.serve import action_server_command, rasa_command
 
     folder = WORK / "ours"
     shutil.rmtree(folder, ignore_errors=True)

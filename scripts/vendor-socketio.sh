@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Refresh the socket.io browser client the chat widget ships with (bot/widget/vendor/).
+# Refresh the socket.io browser client the chat widget ships with (bot/rasa_adapter/channels/widget/vendor/).
 # The file is committed, so running the bot never needs npm or a CDN; run this only to upgrade.
 # Usage: scripts/vendor-socketio.sh [version]   (then update the pinned checksum below)
 set -euo pipefail
@@ -9,7 +9,7 @@ VERSION="${1:-4.8.1}"
 EXPECTED_SHA256="b0e735814f8dcfecd6cdb8a7ce95a297a7e1e5f2727a29e6f5901801d52fa0c5"
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-dest="$here/bot/widget/vendor"
+dest="$here/bot/rasa_adapter/channels/widget/vendor"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
@@ -23,4 +23,4 @@ mkdir -p "$dest"
 cp "$work/package/dist/socket.io.min.js" "$dest/socket.io.min.js"
 cp "$work/package/LICENSE" "$dest/socket.io-client.LICENSE"
 echo "socket.io-client $VERSION sha256 $actual" > "$dest/VERSION"
-echo "vendored socket.io-client $VERSION into bot/widget/vendor/"
+echo "vendored socket.io-client $VERSION into bot/rasa_adapter/channels/widget/vendor/"

@@ -15,10 +15,10 @@ import requests
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.clinic import Clinic, load_clinic
-from bot.db import get_engine, migrate
-from bot.faq import import_faq
-from bot.serve import free_port, rasa_env, running
+from bot.clinic.db import get_engine, migrate
+from bot.clinic.facts import Clinic, load_clinic
+from bot.clinic.faq import import_faq
+from bot.rasa_adapter.serve import free_port, rasa_env, running
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from actions.fallback import ActionAskAffirmation, ActionGiveUp
 from actions.faq import ActionAnswerFaq
 from actions.safety import ActionCheckBookingSafety, ActionRedFlagAdvice
-from bot.db import session_scope
-from bot.models import UnansweredQuestion
+from bot.clinic.db import session_scope
+from bot.clinic.models import UnansweredQuestion
 from tests.conftest import make_tracker
 
 pytestmark = pytest.mark.usefixtures("bot_env")

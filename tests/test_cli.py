@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.faq import log_unanswered
+from bot.clinic.faq import log_unanswered
+from bot.staff.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import faq
-from bot.faq import FaqImportError, import_faq, list_faq
+from bot.clinic import faq
+from bot.clinic.faq import FaqImportError, import_faq, list_faq
 
 ROOT = Path(__file__).resolve().parent.parent
 

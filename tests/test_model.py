@@ -20,7 +20,7 @@ from rasa.nlu.classifiers.fallback_classifier import (
 from rasa.shared.nlu.training_data.loading import load_data
 from sklearn.metrics import classification_report, f1_score
 
-from bot.serve import rasa_env
+from bot.rasa_adapter.serve import rasa_env
 from tests.conftest import ROOT, latest_model
 
 pytestmark = pytest.mark.model

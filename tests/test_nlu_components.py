@@ -6,7 +6,7 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu.components import TextCleaner, WarningSignDetector
+from bot.rasa_adapter.nlu.components import TextCleaner, WarningSignDetector
 
 
 def test_cleaner_cleans_messages_before_anything_reads_them() -> None:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.text import MAX_MESSAGE_LENGTH, normalise
+from bot.clinic.cleaning import MAX_MESSAGE_LENGTH, normalise
 
 SEED = Path(__file__).resolve().parent.parent / "data" / "sources" / "massage-therapy-notes.txt"
 

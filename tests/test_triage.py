@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.triage import Level, assess
+from bot.clinic.triage import Level, assess
 
 
 @pytest.mark.parametrize(

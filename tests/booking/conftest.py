@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.clinic import Clinic, parse_clinic
-from bot.db import get_engine, migrate
+from bot.clinic.db import get_engine, migrate
+from bot.clinic.facts import Clinic, parse_clinic
 
 LONDON = ZoneInfo("Europe/London")
 # A Wednesday morning: "Friday" is two days ahead, "next tues" six.

@@ -26,10 +26,10 @@ from actions.manage_booking import (
     ValidateCancelBookingForm,
     ValidateRescheduleBookingForm,
 )
-from bot.booking.service import BookingService
-from bot.clinic import Clinic
-from bot.db import session_scope
-from bot.models import Booking, HandoffRequest
+from bot.clinic.booking.service import BookingService
+from bot.clinic.db import session_scope
+from bot.clinic.facts import Clinic
+from bot.clinic.models import Booking, HandoffRequest
 
 from .conftest import Clock, clinic_data, local
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.booking.availability import Availability, occupied_slots
-from bot.booking.service import BookingService
-from bot.clinic import Clinic
+from bot.clinic.booking.availability import Availability, occupied_slots
+from bot.clinic.booking.service import BookingService
+from bot.clinic.facts import Clinic
 
 from .conftest import Clock, local, utc
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.booking.catalog import match_services, wanted_minutes
-from bot.clinic import Clinic, parse_clinic
+from bot.clinic.booking.catalog import match_services, wanted_minutes
+from bot.clinic.facts import Clinic, parse_clinic
 
 from .conftest import clinic_data
 

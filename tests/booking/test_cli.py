@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.booking.cli import main, table
-from bot.booking.service import BookingService
-from bot.clinic import Clinic
-from bot.staff import HandoffService
+from bot.clinic.booking.service import BookingService
+from bot.clinic.facts import Clinic
+from bot.clinic.handoff import HandoffService
+from bot.staff.bookings import main, table
 
 from .conftest import Clock, clinic_data, local
 

@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 
-from bot.booking.service import BookingOutcome, BookingService
-from bot.clinic import Clinic
-from bot.db import get_engine, session_scope
-from bot.models import Booking, BookingSlot
+from bot.clinic.booking.service import BookingOutcome, BookingService
+from bot.clinic.db import get_engine, session_scope
+from bot.clinic.facts import Clinic
+from bot.clinic.models import Booking, BookingSlot
 
 from .conftest import Clock, local
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.booking.contact import (
+from bot.clinic.booking.contact import (
     same_contact,
     validate_contact,
     validate_email_address,

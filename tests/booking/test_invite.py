@@ -6,9 +6,9 @@ from datetime import timedelta, timezone
 
 from icalendar import Calendar
 
-from bot.booking.invite import build_invite
-from bot.booking.service import BookingService
-from bot.clinic import Clinic
+from bot.clinic.booking.invite import build_invite
+from bot.clinic.booking.service import BookingService
+from bot.clinic.facts import Clinic
 
 from .conftest import Clock, local, utc
 

@@ -18,9 +18,18 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from bot.booking.config import BOOKING_TARGET, BookingConfig, BookingConfigError, WebhookTarget
-from bot.booking.handoff import WebhookAdapter, adapter_from_config
-from bot.booking.outbox import (
+from bot.clinic.booking.booking_system import WebhookAdapter, adapter_from_config
+from bot.clinic.booking.config import (
+    BOOKING_TARGET,
+    BookingConfig,
+    BookingConfigError,
+    WebhookTarget,
+)
+from bot.clinic.booking.service import BookingService
+from bot.clinic.db import session_scope
+from bot.clinic.facts import Clinic
+from bot.clinic.models import OutboxMessage
+from bot.clinic.outbox import (
     DELIVERY_HEADER,
     SIGNATURE_HEADER,
     OutboxDeliverer,
@@ -28,11 +37,7 @@ from bot.booking.outbox import (
     sign,
     verify,
 )
-from bot.booking.service import BookingService
-from bot.clinic import Clinic
-from bot.db import session_scope
-from bot.models import OutboxMessage
-from bot.serve import free_port
+from bot.rasa_adapter.serve import free_port
 
 from .conftest import Clock, local
 

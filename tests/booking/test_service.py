@@ -7,17 +7,17 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from bot.booking.handoff import WebhookAdapter
-from bot.booking.service import (
+from bot.clinic.booking.booking_system import WebhookAdapter
+from bot.clinic.booking.service import (
     NOT_FOUND,
     REFERENCE_ALPHABET,
     BookingService,
     new_reference,
     normalise_reference,
 )
-from bot.clinic import Clinic
-from bot.db import session_scope
-from bot.models import Booking, BookingSlot, OutboxMessage
+from bot.clinic.db import session_scope
+from bot.clinic.facts import Clinic
+from bot.clinic.models import Booking, BookingSlot, OutboxMessage
 
 from .conftest import Clock, local, utc
 

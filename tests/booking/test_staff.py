@@ -8,11 +8,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from sqlalchemy import select
 
-from bot.booking.config import BookingConfig
-from bot.clinic import Clinic
-from bot.db import session_scope
-from bot.models import OutboxMessage
-from bot.staff import HandoffService, clinic_is_open, resume_conversation
+from bot.clinic.booking.config import BookingConfig
+from bot.clinic.db import session_scope
+from bot.clinic.facts import Clinic
+from bot.clinic.handoff import HandoffService, clinic_is_open, resume_conversation
+from bot.clinic.models import OutboxMessage
 
 from .conftest import Clock, local
 

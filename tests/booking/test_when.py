@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import pytest
 
-from bot.booking.when import (
+from bot.clinic.booking.when import (
     WhenAccepted,
     WhenNeedsTime,
     WhenRejected,
@@ -15,7 +15,7 @@ from bot.booking.when import (
     next_opening,
     parse_when,
 )
-from bot.clinic import Clinic
+from bot.clinic.facts import Clinic
 
 from .conftest import LONDON, NOW, local
 
@@ -204,7 +204,7 @@ def test_now_in_utc_is_read_in_the_clinic_time_zone(clinic: Clinic) -> None:
 
 
 def test_date_order_follows_the_clinic_region() -> None:
-    from bot.clinic import parse_clinic
+    from bot.clinic.facts import parse_clinic
 
     from .conftest import clinic_data
 

@@ -15,7 +15,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sanic.request import RequestParameters
 from twilio.request_validator import RequestValidator
 
-from bot.channels.base import (
+from bot.rasa_adapter.channels.base import (
     DisabledChannel,
     FormattedOutput,
     OptionMemory,
@@ -24,11 +24,11 @@ from bot.channels.base import (
     offered_options,
     read_settings,
 )
-from bot.channels.facebook import FacebookChannel
-from bot.channels.formatting import PROFILES, Button, OutgoingMessage
-from bot.channels.slack import SlackChannel
-from bot.channels.telegram import TelegramChannel
-from bot.channels.twilio import TwilioChannel, TwilioOutput
+from bot.rasa_adapter.channels.facebook import FacebookChannel
+from bot.rasa_adapter.channels.formatting import PROFILES, Button, OutgoingMessage
+from bot.rasa_adapter.channels.slack import SlackChannel
+from bot.rasa_adapter.channels.telegram import TelegramChannel
+from bot.rasa_adapter.channels.twilio import TwilioChannel, TwilioOutput
 from tests.support.webhooks import facebook_signature, twilio_signature
 
 

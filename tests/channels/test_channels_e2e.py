@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.channels.formatting import render_markup
+from bot.rasa_adapter.channels.formatting import render_markup
 from tests.conftest import RunningBot, start_bot
 from tests.support.fake_platforms import FakePlatforms
 from tests.support.servers import SECRETS, channel_env

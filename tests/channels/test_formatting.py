@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.channels.formatting import (
+from bot.rasa_adapter.channels.formatting import (
     PROFILES,
     Button,
     format_reply,

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.staff_shell import StaffShell, describe_parse, render
+from bot.staff.shell import StaffShell, describe_parse, render
 from tests.conftest import latest_model, write_endpoints
 from tests.support.servers import free_port
 
@@ -63,9 +63,9 @@ async def test_numbers_pick_buttons_and_restart_changes_conversation() -> None:
 @pytest.mark.e2e
 def test_two_staff_at_once_through_a_terminal(tmp_path: Path) -> None:
     pexpect = pytest.importorskip("pexpect")
-    from bot.db import migrate
-    from bot.faq import import_faq
-    from bot.serve import rasa_env, start_action_server, stop
+    from bot.clinic.db import migrate
+    from bot.clinic.faq import import_faq
+    from bot.rasa_adapter.serve import rasa_env, start_action_server, stop
 
     database_url = f"sqlite:///{tmp_path / 'massagebot.db'}"
     migrate(database_url)
@@ -87,7 +87,7 @@ def test_two_staff_at_once_through_a_terminal(tmp_path: Path) -> None:
                     sys.executable,
                     [
                         "-m",
-                        "bot.staff_shell",
+                        "bot.staff.shell",
                         "--model",
                         str(latest_model()),
                         "--endpoints",

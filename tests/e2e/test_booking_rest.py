@@ -13,11 +13,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.booking.availability import Availability
-from bot.clinic import load_clinic
-from bot.db import session_scope
-from bot.models import Booking, HandoffRequest, utcnow
-from bot.staff import clinic_is_open
+from bot.clinic.booking.availability import Availability
+from bot.clinic.db import session_scope
+from bot.clinic.facts import load_clinic
+from bot.clinic.handoff import clinic_is_open
+from bot.clinic.models import Booking, HandoffRequest, utcnow
 from tests.conftest import ROOT, RunningBot
 
 pytestmark = pytest.mark.e2e

@@ -7,8 +7,8 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from bot.db import session_scope
-from bot.models import UnansweredQuestion
+from bot.clinic.db import session_scope
+from bot.clinic.models import UnansweredQuestion
 from tests.conftest import RunningBot
 
 pytestmark = pytest.mark.e2e

@@ -16,7 +16,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from scipy.sparse import coo_matrix
 
-from bot.nlu.crf import CRFEntityExtractor
+from bot.rasa_adapter.nlu.crf import CRFEntityExtractor
 
 REGIONS = ("lower back", "neck", "shoulders", "upper back", "spine")
 SAID = ("my neck hurts", "I have pain in my upper back", "massage for the spine please", "hello")

@@ -20,7 +20,7 @@ from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu.intent_classifier import LogisticRegressionClassifier
+from bot.rasa_adapter.nlu.intent_classifier import LogisticRegressionClassifier
 
 EXAMPLES = {
     "ask_back_pain": ("my back hurts", "pain in my lower back", "does it help back ache"),

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bot.db import get_engine
+from bot.clinic.db import get_engine
 from tests.conftest import latest_model
 
 POSTGRES_ADMIN_URL = os.environ.get(

@@ -14,9 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.db import migrate
-from bot.faq import import_faq
-from bot.serve import action_server_command, rasa_command, rasa_env, stop, wait_until_up
+from bot.clinic.db import migrate
+from bot.clinic.faq import import_faq
+from bot.rasa_adapter.serve import (
+    action_server_command,
+    rasa_command,
+    rasa_env,
+    stop,
+    wait_until_up,
+)
 from tests.conftest import ROOT, free_port, send_rest
 
 # Rate limits are tested on their own; elsewhere they would only make tests wait.

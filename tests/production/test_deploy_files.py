@@ -37,7 +37,7 @@ def test_compose_file_describes_a_whole_site() -> None:
     rasa_env = services["rasa"]["environment"]
     for name in ("DATABASE_URL", "TRACKER_STORE_URL", "REDIS_URL", "ACTION_SERVER_URL"):
         assert name in rasa_env, name
-    assert "bot.action_server" in services["actions"]["command"]
+    assert "bot.rasa_adapter.action_server" in services["actions"]["command"]
     assert services["actions"]["environment"]["SANIC_HOST"] == "0.0.0.0"
     assert "ports" not in services["rasa"] and "ports" not in services["actions"]  # nginx only
     known = variables_read_by_the_bot() | LIBRARY_VARIABLES
@@ -48,16 +48,16 @@ def test_compose_file_describes_a_whole_site() -> None:
 
 def test_helm_values_run_our_launcher_with_the_api_closed() -> None:
     values = yaml.safe_load((DEPLOY / "helm" / "values.yml").read_text())
-    assert values["command"] == ["python", "-m", "bot.launcher"]
+    assert values["command"] == ["python", "-m", "bot.rasa_adapter.server"]
     assert values["applicationSettings"]["enableAPI"] is False
     assert values["applicationSettings"]["endpoints"]["trackerStore"]["enabled"] is False
     env = {item["name"] for item in values["extraEnv"]}
     assert {"TRACKER_STORE_URL", "REDIS_URL", "DATABASE_URL"} <= env
     assert env <= variables_read_by_the_bot() | LIBRARY_VARIABLES
     actions = values["rasa-action-server"]
-    assert actions["command"] == ["python", "-m", "bot.action_server"]
+    assert actions["command"] == ["python", "-m", "bot.rasa_adapter.action_server"]
     channels = values["applicationSettings"]["credentials"]["additionalChannelCredentials"]
-    assert set(channels) >= {"rest", "bot.channels.socketio.SocketIOChannel"}
+    assert set(channels) >= {"rest", "bot.rasa_adapter.channels.socketio.SocketIOChannel"}
 
 
 def test_nginx_upgrades_socketio_and_caps_bodies() -> None:
@@ -79,7 +79,7 @@ def test_docs_list_every_variable_the_bot_reads() -> None:
 
 def test_dockerfile_defaults_to_the_launcher() -> None:
     dockerfile = (DEPLOY / "Dockerfile").read_text()
-    assert '"bot.launcher"' in dockerfile and "rasa train" in dockerfile
+    assert '"bot.rasa_adapter.server"' in dockerfile and "rasa train" in dockerfile
 
 
 def test_no_secret_or_machine_path_in_deployment_files() -> None:

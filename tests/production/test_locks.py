@@ -8,8 +8,8 @@ import pytest
 from rasa.core.lock_store import LockError, LockStore, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
-from bot.locks import AtomicRedisLockStore
-from bot.persistence import lock_store_endpoint
+from bot.rasa_adapter.lock_store import AtomicRedisLockStore
+from bot.rasa_adapter.persistence import lock_store_endpoint
 
 
 def _store(redis_space: tuple[str, str]) -> AtomicRedisLockStore:
@@ -20,7 +20,7 @@ def _store(redis_space: tuple[str, str]) -> AtomicRedisLockStore:
 
 
 def test_rasas_redis_store_hands_out_one_ticket_twice(redis_space: tuple[str, str]) -> None:
-    """Why bot.locks exists: two instances reading the lock before either writes it back."""
+    """Why our lock store exists: two instances reading the lock before either writes it back."""
     url, prefix = redis_space
     host, port = url.split("//")[1].split("/")[0].split(":")
     first = RedisLockStore(host=host, port=int(port), db=0, key_prefix=prefix)

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.db import session_scope
-from bot.models import Booking
-from bot.persistence import (
+from bot.clinic.db import session_scope
+from bot.clinic.models import Booking
+from bot.rasa_adapter.persistence import (
     PersistenceConfigError,
     default_tracker_store_url,
     endpoint_overrides,
@@ -53,7 +53,7 @@ def test_postgres_url_is_split_into_rasa_keys() -> None:
 
 def test_redis_url_becomes_lock_store_settings() -> None:
     assert lock_store_endpoint("rediss://:pw@cache:6380/3", "clinicA") == {
-        "type": "bot.locks.AtomicRedisLockStore",
+        "type": "bot.rasa_adapter.lock_store.AtomicRedisLockStore",
         "url": "cache",
         "port": 6380,
         "db": 3,

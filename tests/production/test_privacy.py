@@ -14,11 +14,17 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUtt
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import create_engine, func, select, text
 
-from bot.booking.outbox import enqueue
-from bot.cli import main
-from bot.db import session_scope
-from bot.models import Booking, BookingSlot, HandoffRequest, OutboxMessage, UnansweredQuestion
-from bot.privacy import Forgetter, contacts_in
+from bot.clinic.db import session_scope
+from bot.clinic.models import (
+    Booking,
+    BookingSlot,
+    HandoffRequest,
+    OutboxMessage,
+    UnansweredQuestion,
+)
+from bot.clinic.outbox import enqueue
+from bot.staff.cli import main
+from bot.staff.privacy import Forgetter, contacts_in
 
 DOMAIN = Domain.from_dict({"slots": {"client_contact": {"type": "text", "mappings": []}}})
 START = datetime(2030, 3, 4, 10, 0, tzinfo=timezone.utc)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.redaction import install_log_redaction, redact, uninstall_log_redaction
+from bot.clinic.redaction import install_log_redaction, redact, uninstall_log_redaction
 
 
 @pytest.mark.parametrize(

@@ -15,10 +15,10 @@ from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from bot.booking.service import BookingService
-from bot.clinic import Clinic, load_clinic
-from bot.db import get_engine, session_scope
-from bot.models import Booking, BookingSlot, OutboxMessage
+from bot.clinic.booking.service import BookingService
+from bot.clinic.db import get_engine, session_scope
+from bot.clinic.facts import Clinic, load_clinic
+from bot.clinic.models import Booking, BookingSlot, OutboxMessage
 from tests.conftest import ROOT, free_port
 from tests.production.conftest import POSTGRES_ADMIN_URL, fresh_postgres
 from tests.production.support import (

@@ -9,8 +9,8 @@ from rasa.core.actions.action import Action, ActionExecutionRejection
 from rasa.core.processor import MessageProcessor
 from rasa.shared.core.events import BotUttered, FollowupAction
 
-from bot import resilience
-from bot.resilience import guard_action, install_action_failure_reply
+from bot.rasa_adapter import resilience
+from bot.rasa_adapter.resilience import guard_action, install_action_failure_reply
 
 
 class Failing(Action):

@@ -15,7 +15,7 @@ import pytest
 import redis
 from sqlalchemy import create_engine, text
 
-from bot.serve import process_tree
+from bot.rasa_adapter.serve import process_tree
 from tests.production.support import (
     Server,
     action_server,
@@ -93,7 +93,10 @@ def test_one_conversation_across_two_instances(
         ) as instances,
     ):
         for server in instances:
-            assert "lock_store from the environment: type=bot.locks" in server.tail(400)
+            assert (
+                "lock_store from the environment: type=bot.rasa_adapter.lock_store"
+                in server.tail(400)
+            )
         started = instances[1].tail(400)
         assert "with 2 worker(s)" in started
         assert started.count("Loading model") == 1  # once, before the fork

@@ -16,8 +16,7 @@ import socketio
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from sanic import Sanic
 
-from bot.launcher import build_app, create_channels, parse_args
-from bot.security import (
+from bot.rasa_adapter.security import (
     EMPTY,
     NOT_A_COMMAND,
     TOO_FAST,
@@ -32,6 +31,7 @@ from bot.security import (
     storable,
     visible_text,
 )
+from bot.rasa_adapter.server import build_app, create_channels, parse_args
 from tests.conftest import free_port
 
 Sanic.test_mode = True  # Rasa names every app the same; allow several in one process
@@ -145,7 +145,7 @@ def test_origins() -> None:
 
 def test_socketio_gets_the_jwt_key(tmp_path: Path) -> None:
     credentials = tmp_path / "credentials.yml"
-    credentials.write_text("rest:\nbot.channels.socketio.SocketIOChannel:\n")
+    credentials.write_text("rest:\nbot.rasa_adapter.channels.socketio.SocketIOChannel:\n")
     settings = SecuritySettings(socketio_jwt_key="k", socketio_jwt_method="HS512")
     channels = create_channels(str(credentials), settings)
     socket = next(c for c in channels if c.name() == "socketio")
@@ -161,7 +161,7 @@ async def serve(
 ) -> AsyncIterator[Callable[..., Any]]:
     """`await serve(**env)` → (base URL, agent); servers are closed after the test."""
     credentials = tmp_path / "credentials.yml"
-    credentials.write_text("rest:\nbot.channels.socketio.SocketIOChannel:\n")
+    credentials.write_text("rest:\nbot.rasa_adapter.channels.socketio.SocketIOChannel:\n")
     endpoints = tmp_path / "endpoints.yml"
     endpoints.write_text("")
     running: list[Any] = []
@@ -291,7 +291,7 @@ async def test_socketio_requires_a_valid_jwt_when_configured(serve: Callable[...
 def test_launcher_refuses_to_start_an_open_api(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from bot.launcher import main
+    from bot.rasa_adapter.server import main
 
     monkeypatch.setenv("RASA_API_ENABLED", "true")
     monkeypatch.delenv("RASA_TOKEN", raising=False)

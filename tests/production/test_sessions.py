@@ -19,7 +19,7 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot import sessions
+from bot.rasa_adapter import sessions
 from tests.conftest import ROOT, free_port
 from tests.production.support import (
     action_server,
@@ -147,7 +147,7 @@ def test_long_conversation_over_several_sessions(tmp_path: Path, model: Path) ->
 def test_launcher_refuses_a_bad_limit(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from bot.launcher import main
+    from bot.rasa_adapter.server import main
 
     monkeypatch.setenv(sessions.ENV, "thirty")
     assert main(["--model", "nowhere"]) == 2

@@ -32,7 +32,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import text
 from sqlalchemy.pool import QueuePool
 
-from bot import model_speedups, speedups
+from bot.rasa_adapter import model_speedups, speedups
 from tests.conftest import ROOT, free_port, latest_model
 
 # Rasa's own, even if another test already had the launcher patch this process.
@@ -176,7 +176,7 @@ def test_model_loads_without_jax_or_skops() -> None:
     (a fresh process: imports are global)."""
     code = (
         "import sys\n"
-        "from bot import speedups\n"
+        "from bot.rasa_adapter import speedups\n"
         "speedups.import_before_rasa()\n"
         "assert 'tensorflow' not in sys.modules\n"
         "from rasa.core.processor import MessageProcessor\n"
@@ -357,7 +357,7 @@ def test_launcher_says_when_the_model_does_not_load(tmp_path: Path) -> None:
         note.write_text("{}")
         archive.add(note, arcname="metadata.json")
     result = subprocess.run(
-        [sys.executable, "-m", "bot.launcher", "--model", str(broken), "--port", "0"],
+        [sys.executable, "-m", "bot.rasa_adapter.server", "--model", str(broken), "--port", "0"],
         capture_output=True,
         text=True,
         timeout=300,

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.serve import free_port, wait_until_up
+from bot.rasa_adapter.serve import free_port, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -283,7 +283,14 @@ def test_embedded_on_another_site_with_data_attributes(
 
 def test_widget_script_never_parses_html() -> None:
     """A static guard next to the XSS test: no HTML-parsing sink in the widget's code."""
-    source = (Path(__file__).resolve().parents[2] / "bot" / "widget" / "widget.js").read_text()
+    source = (
+        Path(__file__).resolve().parents[2]
+        / "bot"
+        / "rasa_adapter"
+        / "channels"
+        / "widget"
+        / "widget.js"
+    ).read_text()
     code = "\n".join(
         line for line in source.splitlines() if not line.strip().startswith(("*", "/*", "//"))
     )

@@ -1,0 +1,1 @@
+"""Static files of the website chat widget (served by bot.rasa_adapter.channels.webchat)."""

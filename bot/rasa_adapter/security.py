@@ -1,0 +1,348 @@
+"""The public face of the Rasa server: who may call what, how often, and with how much.
+
+Rasa has no application-level hook for any of this, so `server` builds the Sanic app itself and
+installs what is here:
+
+- the HTTP API (conversations, model, parsing) is off unless RASA_API_ENABLED=true, and then
+  only with RASA_TOKEN and/or RASA_JWT_SECRET — the launcher refuses to start otherwise;
+- CORS and socket.io connections only from CORS_ORIGINS (and the bot's own origin);
+- socket.io clients must present a JWT signed with SOCKETIO_JWT_KEY when that is set;
+- request bodies over MAX_REQUEST_BYTES are refused before anything parses them, and messages
+  over MAX_MESSAGE_CHARS get a friendly reply instead of going to the NLU;
+- rate limits per client IP (on the REST and socket.io endpoints, which clients call directly;
+  messaging platforms call their webhooks from a few shared IPs) and per sender on every
+  channel, with a friendly reply when exceeded. With REDIS_URL set the counters are shared by
+  all instances, otherwise each instance counts on its own.
+
+Rates are written `COUNT/SECONDS` (e.g. `20/60`); `0` switches a limit off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import os
+import re
+import time
+import unicodedata
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from rasa.core.channels.channel import UserMessage
+from sanic import Sanic, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+logger = logging.getLogger(__name__)
+
+TOO_FAST = (
+    "You're sending messages faster than I can read them — please wait a few seconds and try again."
+)
+TOO_LONG = (
+    "That message is too long for me to read in one go. Could you ask your question in a few "
+    "sentences?"
+)
+EMPTY = "I didn't get any text there. What would you like to know?"
+NOT_A_COMMAND = (
+    "That isn't something I can do here. What would you like to know about massage or booking?"
+)
+# Rasa's built-in intents, which a client could otherwise trigger by typing e.g. "/restart"
+# (it wipes the conversation and answers nothing). Our buttons never send them.
+BUILT_IN_COMMANDS = re.compile(r"^\s*/(restart|back|session_start|nlu_fallback)\b", re.I)
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+REST_PATH = "/webhooks/rest/webhook"
+MAX_SENDER_CHARS = 128
+
+
+class SecurityConfigError(ValueError):
+    """A security setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Rate:
+    count: int
+    seconds: float
+
+    @classmethod
+    def parse(cls, text: str, name: str) -> Rate | None:
+        text = text.strip()
+        if text in ("", "0", "off"):
+            return None
+        try:
+            count, _, seconds = text.partition("/")
+            rate = cls(int(count), float(seconds or 60))
+        except ValueError as error:
+            raise SecurityConfigError(f"{name} must look like 20/60 (messages/seconds)") from error
+        if rate.count < 1 or rate.seconds <= 0:
+            raise SecurityConfigError(f"{name} must be positive, or 0 to switch it off")
+        return rate
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    return env.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _list(env: Mapping[str, str], name: str, default: str = "") -> tuple[str, ...]:
+    return tuple(item.strip() for item in env.get(name, default).split(",") if item.strip())
+
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    enable_api: bool = False
+    api_token: str | None = field(default=None, repr=False)
+    jwt_secret: str | None = field(default=None, repr=False)
+    jwt_method: str = "HS256"
+    cors_origins: tuple[str, ...] = ()
+    socketio_jwt_key: str | None = field(default=None, repr=False)
+    socketio_jwt_method: str = "HS256"
+    sender_rate: Rate | None = Rate(20, 60)
+    ip_rate: Rate | None = Rate(60, 60)
+    ip_limited_paths: tuple[str, ...] = ("/webhooks/rest/", "/socket.io")
+    max_message_chars: int = 2000
+    max_request_bytes: int = 64 * 1024
+    proxies_count: int = 0
+    redis_url: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> SecuritySettings:
+        env = os.environ if env is None else env
+        settings = cls(
+            enable_api=_flag(env, "RASA_API_ENABLED"),
+            api_token=env.get("RASA_TOKEN") or None,
+            jwt_secret=env.get("RASA_JWT_SECRET") or None,
+            jwt_method=env.get("RASA_JWT_METHOD") or "HS256",
+            cors_origins=_list(env, "CORS_ORIGINS"),
+            socketio_jwt_key=env.get("SOCKETIO_JWT_KEY") or None,
+            socketio_jwt_method=env.get("SOCKETIO_JWT_METHOD") or "HS256",
+            sender_rate=Rate.parse(env.get("RATE_LIMIT_SENDER", "20/60"), "RATE_LIMIT_SENDER"),
+            ip_rate=Rate.parse(env.get("RATE_LIMIT_IP", "60/60"), "RATE_LIMIT_IP"),
+            ip_limited_paths=_list(env, "RATE_LIMIT_IP_PATHS", "/webhooks/rest/,/socket.io"),
+            max_message_chars=int(env.get("MAX_MESSAGE_CHARS") or 2000),
+            max_request_bytes=int(env.get("MAX_REQUEST_BYTES") or 64 * 1024),
+            proxies_count=int(env.get("TRUSTED_PROXIES") or 0),
+            redis_url=env.get("REDIS_URL") or None,
+        )
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        if self.enable_api and not (self.api_token or self.jwt_secret):
+            raise SecurityConfigError(
+                "RASA_API_ENABLED=true needs RASA_TOKEN or RASA_JWT_SECRET: the HTTP API can "
+                "read and change every conversation, so it never runs open"
+            )
+        if self.max_message_chars < 1 or self.max_request_bytes < 1024:
+            raise SecurityConfigError("MAX_MESSAGE_CHARS must be ≥ 1 and MAX_REQUEST_BYTES ≥ 1024")
+
+
+# --- rate limiting ----------------------------------------------------------------------------
+
+
+class Limiter(Protocol):
+    async def allow(self, key: str) -> bool: ...
+
+
+class MemoryLimiter:
+    """A token bucket per key: `count` at once, refilled evenly over `seconds`."""
+
+    def __init__(self, rate: Rate, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate
+        self.clock = clock
+        self.buckets: dict[str, tuple[float, float]] = {}
+        self._next_sweep = clock() + rate.seconds
+
+    async def allow(self, key: str) -> bool:
+        now = self.clock()
+        per_second = self.rate.count / self.rate.seconds
+        tokens, last = self.buckets.get(key, (float(self.rate.count), now))
+        tokens = min(float(self.rate.count), tokens + (now - last) * per_second)
+        allowed = tokens >= 1.0
+        self.buckets[key] = (tokens - 1.0 if allowed else tokens, now)
+        if now >= self._next_sweep:  # forget idle keys so memory stays bounded
+            self._next_sweep = now + self.rate.seconds
+            idle = [k for k, (_, seen) in self.buckets.items() if now - seen > self.rate.seconds]
+            for k in idle:
+                del self.buckets[k]
+        return allowed
+
+
+class RedisLimiter:
+    """A fixed window counter in Redis, shared by every instance; fails open if Redis is down
+    (the lock store will report that loudly anyway)."""
+
+    def __init__(self, rate: Rate, url: str, prefix: str) -> None:
+        import redis.asyncio
+
+        self.rate = rate
+        self.prefix = prefix
+        self.redis = redis.asyncio.Redis.from_url(url, socket_timeout=1)
+
+    async def allow(self, key: str) -> bool:
+        window = math.floor(time.time() / self.rate.seconds)
+        name = f"{self.prefix}:{key}:{window}"
+        try:
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.incr(name)
+            pipe.expire(name, math.ceil(self.rate.seconds) + 1)
+            count, _ = await pipe.execute()
+        except Exception as error:
+            logger.warning("Rate limiting skipped, Redis unavailable: %s", error)
+            return True
+        return int(count) <= self.rate.count
+
+
+class Unlimited:
+    async def allow(self, key: str) -> bool:
+        return True
+
+
+def make_limiter(rate: Rate | None, settings: SecuritySettings, name: str) -> Limiter:
+    if rate is None:
+        return Unlimited()
+    if settings.redis_url:
+        prefix = os.environ.get("LOCK_STORE_KEY_PREFIX") or "massagebot"
+        return RedisLimiter(rate, settings.redis_url, f"{prefix}:ratelimit:{name}")
+    return MemoryLimiter(rate)
+
+
+# --- per message: every channel, before Rasa sees it ---------------------------------------------
+
+Handler = Callable[[UserMessage], Awaitable[Any]]
+
+
+def visible_text(text: str) -> str:
+    """The text without control, format (e.g. right-to-left marks) and separator characters."""
+    return "".join(ch for ch in text if unicodedata.category(ch)[0] not in ("C", "Z")).strip()
+
+
+def storable(text: str) -> str:
+    """The text as it can be stored and sent on: lone UTF-16 surrogates (invalid in UTF-8, they
+    break the action server and PostgreSQL for the rest of the conversation) become U+FFFD and
+    control characters other than tab and newlines are dropped (PostgreSQL refuses NUL)."""
+    return _CONTROL.sub("", _LONE_SURROGATE.sub("\ufffd", text))
+
+
+class MessageGuard:
+    """Wraps the handler Rasa's channels call for each incoming message."""
+
+    def __init__(
+        self, settings: SecuritySettings, limiter: Limiter, failure_reply: Callable[[], str]
+    ) -> None:
+        self.settings = settings
+        self.limiter = limiter
+        self.failure_reply = failure_reply
+
+    def wrap(self, handler: Handler) -> Handler:
+        async def guarded(message: UserMessage) -> None:
+            if isinstance(message.text, str):
+                message.text = storable(message.text)
+            reply = await self.refusal(message)
+            if reply is not None:
+                await self._say(message, reply)
+                return
+            try:
+                await handler(message)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # Rasa's channels log and answer nothing; the client deserves an apology.
+                logger.exception("Could not handle a message from %s", message.sender_id)
+                await self._say(message, self.failure_reply())
+
+        return guarded
+
+    async def refusal(self, message: UserMessage) -> str | None:
+        """Why this message is not passed on (the reply to send), or None to pass it on."""
+        text = message.text if isinstance(message.text, str) else ""
+        if len(text) > self.settings.max_message_chars:
+            return TOO_LONG
+        if not visible_text(text):
+            return EMPTY
+        if BUILT_IN_COMMANDS.match(text):
+            return NOT_A_COMMAND
+        key = f"{message.input_channel}:{message.sender_id}"
+        if not await self.limiter.allow(key):
+            logger.info("Rate limit reached for sender %s", message.sender_id)
+            return TOO_FAST
+        return None
+
+    @staticmethod
+    async def _say(message: UserMessage, text: str) -> None:
+        try:
+            await message.output_channel.send_text_message(message.sender_id, text)
+        except Exception:
+            logger.exception("Could not send a reply to %s", message.sender_id)
+
+
+# --- per HTTP request ---------------------------------------------------------------------------
+
+
+def _rest_reply(text: str, status: int, sender: str = "", **headers: str) -> HTTPResponse:
+    """The REST channel's reply format, so widgets and scripts show the message as usual."""
+    return response.json([{"recipient_id": sender, "text": text}], status=status, headers=headers)
+
+
+def origin_allowed(origin: str, host: str, allowed: tuple[str, ...]) -> bool:
+    """The bot's own origin always; others only if configured ('*' allows any)."""
+    if "*" in allowed:
+        return True
+    if origin.rstrip("/") in {a.rstrip("/") for a in allowed}:
+        return True
+    return bool(host) and urlsplit(origin).netloc == host
+
+
+def install_http_guards(app: Sanic, settings: SecuritySettings, ip_limiter: Limiter) -> None:
+    """Body size cap, socket.io origin check, per-IP limits and REST payload validation."""
+    app.config.REQUEST_MAX_SIZE = settings.max_request_bytes
+    if settings.proxies_count:
+        # The client's address is the one our proxy appended to X-Forwarded-For; headers a
+        # client could set itself (X-Real-IP) are not trusted.
+        app.config.PROXIES_COUNT = settings.proxies_count
+
+    from sanic.exceptions import PayloadTooLarge
+
+    @app.exception(PayloadTooLarge)
+    async def too_large(request: Request, _error: Exception) -> HTTPResponse:
+        return _rest_reply(TOO_LONG, 413)
+
+    @app.middleware("request")
+    async def guard(request: Request) -> HTTPResponse | None:
+        path = request.path
+        if path.startswith("/socket.io"):
+            origin = request.headers.get("origin")
+            if origin and not origin_allowed(origin, request.host, settings.cors_origins):
+                logger.info("socket.io connection refused from origin %s", origin)
+                return response.text("origin not allowed", status=403)
+        if any(path.startswith(prefix) for prefix in settings.ip_limited_paths):
+            ip = request.remote_addr or request.ip or "unknown"
+            if not await ip_limiter.allow(ip):
+                logger.info("Rate limit reached for IP %s on %s", ip, path)
+                return _rest_reply(TOO_FAST, 429, **{"Retry-After": "10"})
+        if path == REST_PATH and request.method == "POST":
+            try:
+                await request.receive_body()  # middleware runs before Sanic reads the body
+            except PayloadTooLarge:
+                return _rest_reply(TOO_LONG, 413)
+            return _check_rest_payload(request)
+        return None
+
+
+def _check_rest_payload(request: Request) -> HTTPResponse | None:
+    """Rasa's REST channel trusts its JSON; odd shapes would reach the NLU or the tracker
+    store's 255-character sender column and fail there with a 500."""
+    try:
+        body = request.json
+    except Exception:
+        body = None
+    if not isinstance(body, dict):
+        return _rest_reply('Please send JSON like {"sender": "…", "message": "…"}.', 400)
+    sender, text = body.get("sender", "default"), body.get("message")
+    if not isinstance(sender, str) or not 0 < len(sender) <= MAX_SENDER_CHARS:
+        return _rest_reply(f"'sender' must be text of 1 to {MAX_SENDER_CHARS} characters.", 400)
+    if not isinstance(text, str):
+        return _rest_reply("'message' must be text.", 400, sender)
+    return None

@@ -1,0 +1,186 @@
+"""Start the action server and Rasa together, and stop both cleanly on Ctrl-C.
+
+`make run`, the benchmark and the end-to-end tests all start the bot this way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def rasa_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+    return env
+
+
+def action_server_command(port: int) -> list[str]:
+    """rasa_sdk's server, with log redaction and bound to loopback (see `action_server`)."""
+    return [
+        sys.executable,
+        "-m",
+        "bot.rasa_adapter.action_server",
+        "--actions",
+        "actions",
+        "--port",
+        str(port),
+    ]
+
+
+def rasa_command(
+    subcommand: str,
+    model: Path | None,
+    port: int | None = None,
+    endpoints: Path = Path("endpoints.yml"),
+    credentials: Path = Path("credentials.yml"),
+    extra: Sequence[str] = (),
+) -> list[str]:
+    # `run` goes through our launcher: Rasa's server plus persistence from the environment,
+    # security guards and the action-failure apology (bot.rasa_adapter.server).
+    module = ["bot.rasa_adapter.server"] if subcommand == "run" else ["rasa", subcommand]
+    command = [sys.executable, "-m", *module, "--endpoints", str(endpoints)]
+    if model is not None:
+        command += ["--model", str(model)]
+    if subcommand == "run":
+        command += ["--credentials", str(credentials)]
+    if port is not None:
+        command += ["--port", str(port)]
+    return command + list(extra)
+
+
+def free_port() -> int:
+    """A port nothing listens on now, for servers the shell, the tests and the bench start."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_up(
+    url: str,
+    timeout: float = 180.0,
+    process: subprocess.Popen | None = None,
+    interval: float = 0.5,
+) -> None:
+    """Poll a health URL; fail early if the process we wait for has died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{' '.join(process.args)} exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(interval)
+    raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
+
+
+def process_tree(pids: Sequence[int]) -> dict[int, list[str]]:
+    """The /proc/PID/stat fields of the processes and all their descendants."""
+    children: dict[int, list[int]] = {}
+    stats: dict[int, list[str]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats[int(entry.name)] = fields
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    tree: dict[int, list[str]] = {}
+    todo = list(pids)
+    while todo:
+        pid = todo.pop()
+        if pid in tree or pid not in stats:
+            continue
+        tree[pid] = stats[pid]
+        todo.extend(children.get(pid, []))
+    return tree
+
+
+def stop(processes: Sequence[subprocess.Popen], grace: float = 10.0) -> None:
+    """Ctrl-C for each process, a kill after `grace` seconds — and the same for whatever they
+    started: a Sanic worker that outlives its main process (killed, or done waiting for it)
+    would keep serving the port with nobody left to stop it."""
+    started = [pid for pid in process_tree([p.pid for p in processes]) if pid > 0]
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + grace
+    for process in processes:
+        try:
+            process.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    own = {process.pid for process in processes}
+    for pid in started:
+        if pid not in own:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def start_action_server(port: int, env: dict[str, str] | None = None) -> subprocess.Popen:
+    process = subprocess.Popen(action_server_command(port), env=env or rasa_env())
+    wait_until_up(f"http://127.0.0.1:{port}/health", process=process)
+    return process
+
+
+@contextmanager
+def running(
+    model: Path | None,
+    port: int = 5005,
+    action_port: int = 5055,
+    endpoints: Path = Path("endpoints.yml"),
+    credentials: Path = Path("credentials.yml"),
+    env: dict[str, str] | None = None,
+    extra: Sequence[str] = (),
+) -> Iterator[list[subprocess.Popen]]:
+    """The action server and Rasa, up and answering; both stopped on the way out."""
+    env = env or rasa_env()
+    processes = [start_action_server(action_port, env)]
+    try:
+        command = rasa_command("run", model, port, endpoints, credentials, extra)
+        processes.append(subprocess.Popen(command, env=env))
+        wait_until_up(f"http://127.0.0.1:{port}/webhooks/rest/", timeout=300, process=processes[-1])
+        yield processes
+    finally:
+        stop(processes)
+
+
+def serve(model: Path | None, port: int = 5005, action_port: int = 5055) -> int:
+    """Run until Ctrl-C or until any server dies; returns an exit code.
+
+    Beside Rasa and the action server runs the outbox deliverer, which retries bookings and
+    hand-offs that the clinic's systems could not take when they were made.
+    """
+    env = rasa_env()
+    try:
+        with running(model, port, action_port, env=env) as processes:
+            deliverer = subprocess.Popen(
+                [sys.executable, "-m", "bot", "outbox", "deliver", "--loop"], env=env
+            )
+            processes.append(deliverer)
+            print(f"The bot is up: http://localhost:{port} (Ctrl-C stops it)", flush=True)
+            try:
+                while all(p.poll() is None for p in processes):
+                    time.sleep(0.5)
+                return next(p.returncode for p in processes if p.returncode is not None) or 1
+            finally:
+                stop([deliverer])
+    except KeyboardInterrupt:
+        return 0

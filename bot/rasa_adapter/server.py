@@ -1,0 +1,234 @@
+"""Our `rasa run`: the same Rasa server, plus the pieces Rasa has no hook for.
+
+    python -m bot.rasa_adapter.server --model models/ --endpoints endpoints.yml \
+        --credentials credentials.yml
+
+builds the app with Rasa's own `configure_app` and `load_agent_on_start`, then adds:
+
+- persistence from the environment (`persistence`: TRACKER_STORE_URL, REDIS_URL, …);
+- the security settings of `security` (API off unless protected, CORS, socket.io JWT, size
+  caps, rate limits) applied to every channel;
+- a polite reply with the clinic's phone number when an action fails (`resilience`);
+- fixes for Rasa's hot spots found by `make bench` (`speedups`, `model_speedups`), and the
+  model loaded once before Sanic forks its workers (`SANIC_WORKERS`), which share it;
+- a new session every SESSION_MESSAGE_LIMIT messages of a long conversation (`sessions`);
+- log redaction of phone numbers and e-mail addresses (`bot.clinic.redaction`).
+
+`serve` starts this instead of `rasa run`; the flags it accepts are the ones `rasa run` takes
+that we use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from functools import lru_cache, partial
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+logger = logging.getLogger("bot.rasa_adapter.server")
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bot.rasa_adapter.server", description=__doc__)
+    parser.add_argument("--model", "-m", default="models", help="model file or folder")
+    parser.add_argument("--endpoints", default="endpoints.yml")
+    parser.add_argument("--credentials", default="credentials.yml")
+    parser.add_argument("--port", "-p", type=int, default=5005)
+    parser.add_argument("--interface", "-i", default="0.0.0.0")
+    parser.add_argument("--response-timeout", type=int, default=3600)
+    parser.add_argument("--debug", action="store_true", help="debug logging")
+    parser.add_argument("--quiet", action="store_true", help="warnings and errors only")
+    return parser.parse_args(argv)
+
+
+@lru_cache(maxsize=1)
+def _apology() -> str:
+    """The clinic's 'technical problem, call us' message, read once per process."""
+    from bot.clinic import advice
+    from bot.clinic.facts import load_clinic
+    from bot.settings import Settings
+
+    try:
+        return advice.unavailable(load_clinic(Settings.from_env().clinic_file))
+    except Exception:
+        logger.exception("Could not read the clinic file for the apology message")
+        return (
+            "I'm sorry — something went wrong on our side. Please try again in a few minutes, "
+            "or phone the clinic."
+        )
+
+
+def read_endpoints(path: str) -> Any:
+    """endpoints.yml, with the sections the environment overrides replaced."""
+    from rasa.core.utils import AvailableEndpoints
+    from rasa.utils.endpoints import EndpointConfig
+
+    from bot.rasa_adapter.persistence import describe, endpoint_overrides
+
+    endpoints = (
+        AvailableEndpoints.read_endpoints(path) if Path(path).is_file() else AvailableEndpoints()
+    )
+    overrides = endpoint_overrides(configured_tracker_store=endpoints.tracker_store is not None)
+    for key, section in overrides.items():
+        attribute = "action" if key == "action_endpoint" else key
+        setattr(endpoints, attribute, EndpointConfig.from_dict(dict(section)))
+        logger.info("%s from the environment: %s", key, describe(section))
+    return endpoints
+
+
+def create_channels(credentials: str, settings: Any) -> list[Any]:
+    """The channels of credentials.yml; socket.io gets the JWT key if one is configured."""
+    from rasa.core.channels.socketio import SocketIOInput
+    from rasa.core.run import create_http_input_channels
+
+    channels = create_http_input_channels(
+        None, credentials if Path(credentials).is_file() else None
+    )
+    if settings.socketio_jwt_key:
+        for channel in channels:
+            if isinstance(channel, SocketIOInput):
+                channel.jwt_key = settings.socketio_jwt_key
+                channel.jwt_algorithm = settings.socketio_jwt_method
+    return channels
+
+
+def register_channels(app: Any, channels: list[Any], guard: Any, route: str = "/webhooks/") -> None:
+    """Rasa's `channel.register`, with every incoming message passing through our guard."""
+
+    async def handler(message: Any) -> None:
+        await app.ctx.agent.handle_message(message)
+
+    guarded = guard.wrap(handler)
+    for channel in channels:
+        app.blueprint(channel.blueprint(guarded), url_prefix=urljoin(route, channel.url_prefix()))
+    app.ctx.input_channels = channels
+
+
+def speedups_enabled() -> bool:
+    """`MASSAGEBOT_SPEEDUPS=0` serves with Rasa's own code paths, to compare or rule them out."""
+    return os.environ.get("MASSAGEBOT_SPEEDUPS", "1").strip().lower() not in ("0", "false", "off")
+
+
+def build_app(args: argparse.Namespace, model_path: str | None) -> Any:
+    """The Sanic app `rasa run` would build, with our guards installed."""
+    from rasa.core import run as rasa_run
+
+    from bot.rasa_adapter import sessions, speedups
+    from bot.rasa_adapter.resilience import install_action_failure_reply
+    from bot.rasa_adapter.security import (
+        MessageGuard,
+        SecuritySettings,
+        install_http_guards,
+        make_limiter,
+    )
+
+    settings = SecuritySettings.from_env()
+    endpoints = read_endpoints(args.endpoints)
+    channels = create_channels(args.credentials, settings)
+    app = rasa_run.configure_app(
+        input_channels=None,
+        cors=list(settings.cors_origins) or None,
+        auth_token=settings.api_token,
+        enable_api=settings.enable_api,
+        response_timeout=args.response_timeout,
+        jwt_secret=settings.jwt_secret,
+        jwt_method=settings.jwt_method,
+        port=args.port,
+        endpoints=endpoints,
+    )
+    guard = MessageGuard(settings, make_limiter(settings.sender_rate, settings, "sender"), _apology)
+    register_channels(app, channels, guard)
+    install_http_guards(app, settings, make_limiter(settings.ip_rate, settings, "ip"))
+    install_action_failure_reply(_apology)
+    sessions.install(sessions.limit_from_env())
+    if speedups_enabled():
+        speedups.install()
+        app.register_listener(speedups.tune_agent_on_start, "after_server_start")
+    if model_path is not None:  # tests set `app.ctx.agent` themselves
+        app.register_listener(
+            partial(rasa_run.load_agent_on_start, model_path, endpoints, None),
+            "before_server_start",
+        )
+    app.register_listener(rasa_run.close_resources, "after_server_stop")
+    app.ctx.massagebot_endpoints = endpoints
+    logger.info(
+        "HTTP API %s; CORS origins: %s; rate limits: sender %s, IP %s",
+        "on (token/JWT required)" if settings.enable_api else "off",
+        ", ".join(settings.cors_origins) or "none (same origin only)",
+        settings.sender_rate or "off",
+        settings.ip_rate or "off",
+    )
+    return app
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+    from bot.rasa_adapter import sessions, speedups
+    from bot.rasa_adapter.persistence import PersistenceConfigError, endpoint_overrides
+    from bot.rasa_adapter.security import SecurityConfigError, SecuritySettings
+
+    try:  # configuration mistakes first, before the slow start and any global set-up
+        SecuritySettings.from_env()
+        endpoint_overrides()
+        sessions.limit_from_env()
+    except (SecurityConfigError, PersistenceConfigError, sessions.SessionConfigError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+    sys.path.insert(1, os.getcwd())  # custom components are imported from the project
+    speedups.import_before_rasa()
+    import rasa.model
+    import rasa.utils.common
+    from rasa.core.utils import number_of_sanic_workers
+    from rasa.utils import io as rasa_io
+    from rasa.utils.log_utils import configure_structlog
+    from rasa.utils.tensorflow import environment as tf_env
+
+    from bot.clinic.redaction import install_log_redaction
+
+    level = logging.DEBUG if args.debug else logging.WARNING if args.quiet else logging.INFO
+    install_log_redaction()
+    rasa.utils.common.configure_logging_and_warnings(level, warn_only_once=True)
+    rasa_io.configure_colored_logging(logging.getLevelName(level))
+    configure_structlog(level)
+    tf_env.setup_tf_environment()
+
+    try:
+        model_path = rasa.model.get_local_model(args.model)
+        app = build_app(args, model_path)
+    except rasa.model.ModelNotFound as error:
+        print(f"error: no trained model ({error}); run `make train` first", file=sys.stderr)
+        return 2
+    if speedups_enabled():
+        try:
+            speedups.preload_model(model_path)
+        except Exception as error:  # a model that does not load: say so before serving nothing
+            logger.exception("Could not load the model")
+            print(f"error: could not load the model {model_path}: {error}", file=sys.stderr)
+            return 2
+
+    rasa.utils.common.update_sanic_log_level()
+    workers = number_of_sanic_workers(app.ctx.massagebot_endpoints.lock_store)
+    logger.info(
+        "Starting Rasa on http://%s:%s with %d worker(s)", args.interface, args.port, workers
+    )
+    app.run(
+        host=args.interface,
+        port=args.port,
+        backlog=int(os.environ.get("SANIC_BACKLOG", "100")),
+        workers=workers,
+        access_log=False,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

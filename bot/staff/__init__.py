@@ -1,0 +1,1 @@
+"""Tools for clinic staff: the `massagebot` command line, the test shell and privacy requests."""

@@ -1,1 +1,0 @@
-"""Static files of the website chat widget (served by bot.channels.webchat)."""
