@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from rasa_sdk.events import SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
@@ -11,8 +13,9 @@ from actions.fallback import ActionAskAffirmation, ActionGiveUp
 from actions.faq import ActionAnswerFaq
 from actions.safety import ActionCheckBookingSafety, ActionRedFlagAdvice
 from bot.clinic.db import session_scope
+from bot.clinic.facts import Clinic
 from bot.clinic.models import UnansweredQuestion
-from tests.conftest import make_tracker
+from tests.support.trackers import make_tracker
 
 pytestmark = pytest.mark.usefixtures("bot_env")
 
@@ -22,7 +25,9 @@ def unanswered(url: str) -> list[UnansweredQuestion]:
         return list(session.execute(select(UnansweredQuestion)).scalars())
 
 
-async def test_answers_the_specific_entry(dispatcher: CollectingDispatcher, clinic) -> None:  # type: ignore[no-untyped-def]
+async def test_answers_the_specific_entry(
+    dispatcher: CollectingDispatcher, sample_clinic: Clinic
+) -> None:
     tracker = make_tracker(
         "ask_benefits",
         "does it help with circulation",
@@ -32,7 +37,7 @@ async def test_answers_the_specific_entry(dispatcher: CollectingDispatcher, clin
     assert events == []
     [message] = dispatcher.messages
     assert "circulation" in message["text"].lower() or "blood" in message["text"].lower()
-    assert clinic.disclaimer in message["text"]
+    assert sample_clinic.disclaimer in message["text"]
     assert 1 <= len(message["buttons"]) <= 3
 
 
@@ -73,30 +78,30 @@ async def test_no_entry_is_logged_for_staff(dispatcher: CollectingDispatcher, bo
 async def test_database_down_gives_apology_with_phone(
     dispatcher: CollectingDispatcher,
     monkeypatch: pytest.MonkeyPatch,
-    clinic,
-    tmp_path,  # type: ignore[no-untyped-def]
+    sample_clinic: Clinic,
+    tmp_path: Path,
 ) -> None:
     # A database URL that cannot be opened: a folder where the file should be.
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/missing-dir/x/../")
     await ActionAnswerFaq().run(dispatcher, make_tracker("ask_benefits", "benefits?"), {})
     [message] = dispatcher.messages
-    assert clinic.phone in message["text"]
+    assert sample_clinic.phone in message["text"]
     assert "technical problem" in message["text"]
 
 
 async def test_database_down_postgres_unreachable(
     dispatcher: CollectingDispatcher,
     monkeypatch: pytest.MonkeyPatch,
-    clinic,  # type: ignore[no-untyped-def]
+    sample_clinic: Clinic,
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none?connect_timeout=1")
     await ActionAnswerFaq().run(dispatcher, make_tracker("ask_benefits", "benefits?"), {})
-    assert clinic.phone in dispatcher.messages[0]["text"]
+    assert sample_clinic.phone in dispatcher.messages[0]["text"]
 
 
 async def test_red_flag_advice_has_no_booking_prompt(
-    dispatcher: CollectingDispatcher, clinic
-) -> None:  # type: ignore[no-untyped-def]
+    dispatcher: CollectingDispatcher, sample_clinic: Clinic
+) -> None:
     tracker = make_tracker(
         "red_flag",
         "my legs are numb",
@@ -109,7 +114,7 @@ async def test_red_flag_advice_has_no_booking_prompt(
     events = await ActionRedFlagAdvice().run(dispatcher, tracker, {})
     [message] = dispatcher.messages
     assert "numbness or weakness in your legs" in message["text"]
-    assert clinic.urgent_care in message["text"]
+    assert sample_clinic.urgent_care in message["text"]
     assert "book" not in message["text"].lower()
     assert not message["buttons"]
     assert events == [SlotSet("red_flag_signs", ["leg_numbness_or_weakness"])]
@@ -163,12 +168,12 @@ async def test_first_fallback_offers_likely_topics_with_labels(
 
 async def test_second_fallback_offers_a_person_and_phone(
     dispatcher: CollectingDispatcher,
-    clinic,
-    bot_env: str,  # type: ignore[no-untyped-def]
+    sample_clinic: Clinic,
+    bot_env: str,
 ) -> None:
     events = await ActionGiveUp().run(dispatcher, make_tracker("nlu_fallback", "blorp"), {})
     message = dispatcher.messages[0]
-    assert clinic.phone in message["text"]
+    assert sample_clinic.phone in message["text"]
     assert message["buttons"] == [{"title": "Talk to a person", "payload": "/human_handoff"}]
     assert events == [UserUtteranceReverted()]
     assert unanswered(bot_env)[0].reason == "fallback"

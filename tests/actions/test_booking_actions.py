@@ -30,19 +30,20 @@ from bot.clinic.booking.service import BookingService
 from bot.clinic.db import session_scope
 from bot.clinic.facts import Clinic
 from bot.clinic.models import Booking, HandoffRequest
+from tests.support import ROOT
+from tests.support.clinics import Clock, clinic_data, local
 
-from .conftest import Clock, clinic_data, local
-
-ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
 FRIDAY_3PM = local(2025, 11, 21, 15, 0)
 
 
 @pytest.fixture(autouse=True)
-def bot_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, db_url: str, clock: Clock) -> None:
+def bot_env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str, clock: Clock
+) -> None:
     clinic_file = tmp_path / "clinic.yml"
     clinic_file.write_text(yaml.safe_dump(clinic_data()), encoding="utf-8")
-    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("CLINIC_FILE", str(clinic_file))
     for name in ("BOOKING_ADAPTER", "BOOKING_WEBHOOK_URL", "HANDOFF_WEBHOOK_URL"):
         monkeypatch.delenv(name, raising=False)
@@ -159,9 +160,9 @@ async def test_a_day_alone_asks_for_the_time_that_day(dispatcher: CollectingDisp
 
 
 async def test_a_taken_time_offers_the_nearest_free_ones(
-    dispatcher: CollectingDispatcher, clinic: Clinic, db_url: str, clock: Clock
+    dispatcher: CollectingDispatcher, clinic: Clinic, database_url: str, clock: Clock
 ) -> None:
-    service = BookingService(clinic, db_url, clock=clock)
+    service = BookingService(clinic, database_url, clock=clock)
     for name in ("Ann Other", "Bob Other"):  # both therapists
         assert service.create("back-30", FRIDAY_3PM, name, "07911 123456").ok
     values = await validate(
@@ -272,12 +273,12 @@ def booking_slots(**extra: Any) -> dict[str, Any]:
 
 
 async def test_submit_books_and_gives_a_reference(
-    dispatcher: CollectingDispatcher, db_url: str
+    dispatcher: CollectingDispatcher, database_url: str
 ) -> None:
     events = await ActionSubmitBooking().run(
         dispatcher, tracker(slots=booking_slots(), form=None), DOMAIN
     )
-    with session_scope(db_url) as session:
+    with session_scope(database_url) as session:
         row = session.execute(select(Booking)).scalar_one()
         assert (row.client_name, row.note, row.conversation_id) == (
             "Jo Bloggs", "lower left side", "client-1",
@@ -290,10 +291,10 @@ async def test_submit_books_and_gives_a_reference(
 
 
 async def test_submit_when_someone_else_was_faster(
-    dispatcher: CollectingDispatcher, clinic: Clinic, db_url: str, clock: Clock
+    dispatcher: CollectingDispatcher, clinic: Clinic, database_url: str, clock: Clock
 ) -> None:
     # Between the time check and "yes", both therapists' 15:00 went to other clients.
-    service = BookingService(clinic, db_url, clock=clock)
+    service = BookingService(clinic, database_url, clock=clock)
     for name in ("Ann Other", "Bob Other"):
         assert service.create("back-60", FRIDAY_3PM, name, "ann@example.com").ok
     events = await ActionSubmitBooking().run(
@@ -307,13 +308,13 @@ async def test_submit_when_someone_else_was_faster(
 
 
 async def test_declined_summary_books_nothing(
-    dispatcher: CollectingDispatcher, db_url: str
+    dispatcher: CollectingDispatcher, database_url: str
 ) -> None:
     await ActionSubmitBooking().run(
         dispatcher, tracker(slots=booking_slots(booking_confirmed=False), form=None), DOMAIN
     )
     assert "haven't booked" in dispatcher.messages[0]["text"]
-    with session_scope(db_url) as session:
+    with session_scope(database_url) as session:
         assert session.execute(select(Booking)).first() is None
 
 
@@ -321,8 +322,8 @@ async def test_declined_summary_books_nothing(
 
 
 @pytest.fixture()
-def jo_booking(clinic: Clinic, db_url: str, clock: Clock) -> str:
-    outcome = BookingService(clinic, db_url, clock=clock).create(
+def jo_booking(clinic: Clinic, database_url: str, clock: Clock) -> str:
+    outcome = BookingService(clinic, database_url, clock=clock).create(
         "back-60", FRIDAY_3PM, "Jo Bloggs", "07911 123456"
     )
     assert outcome.booking is not None
@@ -330,7 +331,7 @@ def jo_booking(clinic: Clinic, db_url: str, clock: Clock) -> str:
 
 
 async def test_cancel_needs_the_matching_contact(
-    dispatcher: CollectingDispatcher, jo_booking: str, db_url: str
+    dispatcher: CollectingDispatcher, jo_booking: str, database_url: str
 ) -> None:
     wrong = await validate(
         ValidateCancelBookingForm(), dispatcher, text="07400 123456", form="cancel_booking_form",
@@ -358,7 +359,7 @@ async def test_cancel_needs_the_matching_contact(
     )  # fmt: skip
     assert "is cancelled" in done.messages[0]["text"]
     assert slot_values(events)["manage_reference"] is None
-    with session_scope(db_url) as session:
+    with session_scope(database_url) as session:
         assert session.execute(select(Booking.status)).scalar_one() == "cancelled"
 
 
@@ -372,7 +373,7 @@ async def test_reference_is_checked_for_shape(dispatcher: CollectingDispatcher) 
 
 
 async def test_reschedule_with_the_time_given_up_front(
-    dispatcher: CollectingDispatcher, jo_booking: str, db_url: str
+    dispatcher: CollectingDispatcher, jo_booking: str, database_url: str
 ) -> None:
     # "Move MB-… to Monday at 10": the time waits until the booking is found.
     first = await validate(
@@ -404,7 +405,7 @@ async def test_reschedule_with_the_time_given_up_front(
         DOMAIN,
     )  # fmt: skip
     assert "is now on Friday 21 November at 15:30" in done.messages[0]["text"]
-    with session_scope(db_url) as session:
+    with session_scope(database_url) as session:
         assert session.execute(select(Booking.start_at)).scalar_one() == local(2025, 11, 21, 15, 30)
 
 
@@ -420,7 +421,7 @@ async def test_declining_leaves_the_booking(
 
 
 async def test_handoff_while_open_pauses_the_bot(
-    dispatcher: CollectingDispatcher, db_url: str
+    dispatcher: CollectingDispatcher, database_url: str
 ) -> None:
     form = ValidateHandoffForm()
     assert await form.required_slots([], dispatcher, tracker(form="handoff_form"), DOMAIN) == []
@@ -429,14 +430,14 @@ async def test_handoff_while_open_pauses_the_bot(
     )
     assert ConversationPaused() in events
     assert "take over" in dispatcher.messages[0]["text"]
-    with session_scope(db_url) as session:
+    with session_scope(database_url) as session:
         request = session.execute(select(HandoffRequest)).scalar_one()
         assert request.conversation_id == "client-1" and request.clinic_open
         assert "client: I want to talk to a person" in request.transcript
 
 
 async def test_handoff_when_closed_asks_for_a_number_and_promises_a_call_back(
-    dispatcher: CollectingDispatcher, clock: Clock, db_url: str
+    dispatcher: CollectingDispatcher, clock: Clock, database_url: str
 ) -> None:
     clock.now = local(2025, 11, 22, 18, 0)  # Saturday evening
     form = ValidateHandoffForm()
@@ -452,7 +453,7 @@ async def test_handoff_when_closed_asks_for_a_number_and_promises_a_call_back(
     assert (
         "call you back when we open (Monday 24 November at 09:00)" in dispatcher.messages[0]["text"]
     )
-    with session_scope(db_url) as session:
+    with session_scope(database_url) as session:
         request = session.execute(select(HandoffRequest)).scalar_one()
         assert request.contact == "+447911123456" and not request.clinic_open
 

@@ -1,12 +1,11 @@
 """The text cleaner, on the clinic's own dirtiest source: the second seed article."""
 
-from pathlib import Path
-
 import pytest
 
 from bot.clinic.cleaning import MAX_MESSAGE_LENGTH, normalise
+from tests.support import ROOT
 
-SEED = Path(__file__).resolve().parent.parent / "data" / "sources" / "massage-therapy-notes.txt"
+SEED = ROOT / "data" / "sources" / "massage-therapy-notes.txt"
 
 
 @pytest.fixture(scope="module")

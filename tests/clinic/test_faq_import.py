@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 
 from bot.clinic import faq
+from bot.clinic.facts import Clinic
 from bot.clinic.faq import FaqImportError, import_faq, list_faq
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support import ROOT
 
 GOOD = """
 version: 1
@@ -127,20 +127,24 @@ def test_export_round_trips(faq_database: str, tmp_path: Path, database_url: str
     assert faq.load_faq_file(out) == list_faq(faq_database)
 
 
-def test_most_specific_entry_wins(faq_database: str, clinic) -> None:  # type: ignore[no-untyped-def]
-    specific = faq.answer_for(faq_database, "ask_benefits", {"benefit": ["sleep"]}, clinic)
-    general = faq.answer_for(faq_database, "ask_benefits", {}, clinic)
-    unknown = faq.answer_for(faq_database, "ask_benefits", {"back_region": ["upper"]}, clinic)
+def test_most_specific_entry_wins(faq_database: str, sample_clinic: Clinic) -> None:
+    specific = faq.answer_for(faq_database, "ask_benefits", {"benefit": ["sleep"]}, sample_clinic)
+    general = faq.answer_for(faq_database, "ask_benefits", {}, sample_clinic)
+    unknown = faq.answer_for(
+        faq_database, "ask_benefits", {"back_region": ["upper"]}, sample_clinic
+    )
     assert specific is not None and specific.entry_id == "benefits-sleep"
     assert general is not None and unknown is not None
     assert general.entry_id == unknown.entry_id != specific.entry_id
-    assert clinic.disclaimer in specific.text
+    assert sample_clinic.disclaimer in specific.text
     assert 1 <= len(specific.buttons) <= 3
     assert all(b.payload.startswith("/ask_") or b.payload.startswith("/") for b in specific.buttons)
 
 
-def test_placeholders_are_filled_from_the_clinic(faq_database: str, clinic) -> None:  # type: ignore[no-untyped-def]
-    answer = faq.answer_for(faq_database, "ask_clinic_info", {"info_type": ["phone"]}, clinic)
+def test_placeholders_are_filled_from_the_clinic(faq_database: str, sample_clinic: Clinic) -> None:
+    answer = faq.answer_for(
+        faq_database, "ask_clinic_info", {"info_type": ["phone"]}, sample_clinic
+    )
     assert answer is not None
-    assert clinic.phone in answer.text and "{" not in answer.text
-    assert clinic.disclaimer not in answer.text
+    assert sample_clinic.phone in answer.text and "{" not in answer.text
+    assert sample_clinic.disclaimer not in answer.text

@@ -38,8 +38,7 @@ from bot.clinic.outbox import (
     verify,
 )
 from bot.rasa_adapter.serve import free_port
-
-from .conftest import Clock, local
+from tests.support.clinics import Clock, local
 
 SECRET = "test-secret-please-change"
 
@@ -97,8 +96,8 @@ def no_proxy_session() -> requests.Session:
     return session
 
 
-def pending(db_url: str) -> list[OutboxMessage]:
-    with session_scope(db_url) as session:
+def pending(database_url: str) -> list[OutboxMessage]:
+    with session_scope(database_url) as session:
         return list(
             session.execute(
                 select(OutboxMessage).where(OutboxMessage.status == "pending")
@@ -112,21 +111,25 @@ def port() -> int:
 
 
 def test_booking_made_while_down_is_delivered_once_it_is_up(
-    solo_clinic: Clinic, db_url: str, clock: Clock, port: int
+    solo_clinic: Clinic, database_url: str, clock: Clock, port: int
 ) -> None:
     receiver = Receiver(SECRET)
     target = WebhookTarget(f"http://127.0.0.1:{port}/bookings", SECRET)
     deliverer = OutboxDeliverer(
-        db_url, {BOOKING_TARGET: target}, clock=clock, http=no_proxy_session(), timeout_seconds=5
+        database_url,
+        {BOOKING_TARGET: target},
+        clock=clock,
+        http=no_proxy_session(),
+        timeout_seconds=5,
     )
-    service = BookingService(solo_clinic, db_url, adapter=WebhookAdapter(), clock=clock)
+    service = BookingService(solo_clinic, database_url, adapter=WebhookAdapter(), clock=clock)
     booking = service.create("back-30", local(2025, 11, 21, 15, 0), "Jo Bloggs", "jo@example.com")
     assert booking.ok and booking.booking is not None
 
     # 1. Nothing listening: the attempt fails, the row stays, a retry is scheduled.
     report = deliverer.deliver_due()
     assert (report.delivered, report.failed) == (0, 1)
-    [row] = pending(db_url)
+    [row] = pending(database_url)
     assert row.attempts == 1 and "Connection" in (row.last_error or "")
     assert row.next_attempt_at == clock.now + deliverer.backoff(1)
     assert deliverer.deliver_due().failed == 0  # not due yet: no hammering
@@ -136,7 +139,7 @@ def test_booking_made_while_down_is_delivered_once_it_is_up(
         receiver.status = 503
         clock.advance(seconds=31)
         assert deliverer.deliver_due().failed == 1
-        [row] = pending(db_url)
+        [row] = pending(database_url)
         assert row.attempts == 2 and row.last_error.startswith("HTTP 503")  # type: ignore[union-attr]
         assert deliverer.backoff(2) == 2 * deliverer.backoff(1)
 
@@ -147,7 +150,7 @@ def test_booking_made_while_down_is_delivered_once_it_is_up(
         clock.advance(hours=2)
         assert deliverer.deliver_due().delivered == 0
 
-    assert pending(db_url) == []
+    assert pending(database_url) == []
     assert all(r["signed"] for r in receiver.requests)
     accepted = receiver.accepted()
     assert len(accepted) == 1 and set(accepted.values()) == {1}
@@ -159,9 +162,9 @@ def test_booking_made_while_down_is_delivered_once_it_is_up(
 
 
 def test_concurrent_deliverers_send_each_message_once(
-    clinic: Clinic, db_url: str, clock: Clock, port: int
+    clinic: Clinic, database_url: str, clock: Clock, port: int
 ) -> None:
-    service = BookingService(clinic, db_url, adapter=WebhookAdapter(), clock=clock)
+    service = BookingService(clinic, database_url, adapter=WebhookAdapter(), clock=clock)
     for hour in range(9, 17):
         assert service.create(
             "back-30", local(2025, 11, 21, hour, 0), "Jo Bloggs", "jo@example.com"
@@ -170,7 +173,8 @@ def test_concurrent_deliverers_send_each_message_once(
     target = {BOOKING_TARGET: WebhookTarget(f"http://127.0.0.1:{port}/", SECRET)}
     with serving(port, receiver):
         deliverers = [
-            OutboxDeliverer(db_url, target, clock=clock, http=no_proxy_session()) for _ in range(4)
+            OutboxDeliverer(database_url, target, clock=clock, http=no_proxy_session())
+            for _ in range(4)
         ]
         barrier = threading.Barrier(len(deliverers))
 
@@ -185,25 +189,25 @@ def test_concurrent_deliverers_send_each_message_once(
             thread.join(30)
     assert len(receiver.requests) == 8
     assert set(receiver.accepted().values()) == {1} and len(receiver.accepted()) == 8
-    assert pending(db_url) == []
+    assert pending(database_url) == []
 
 
 def test_wrong_secret_is_refused_by_the_receiver_and_retried(
-    solo_clinic: Clinic, db_url: str, clock: Clock, port: int
+    solo_clinic: Clinic, database_url: str, clock: Clock, port: int
 ) -> None:
-    service = BookingService(solo_clinic, db_url, adapter=WebhookAdapter(), clock=clock)
+    service = BookingService(solo_clinic, database_url, adapter=WebhookAdapter(), clock=clock)
     assert service.create("back-30", local(2025, 11, 21, 15, 0), "Jo Bloggs", "jo@example.com").ok
     receiver = Receiver(SECRET)
     wrong = {BOOKING_TARGET: WebhookTarget(f"http://127.0.0.1:{port}/", "not-the-secret")}
     with serving(port, receiver):
         assert (
-            OutboxDeliverer(db_url, wrong, clock=clock, http=no_proxy_session())
+            OutboxDeliverer(database_url, wrong, clock=clock, http=no_proxy_session())
             .deliver_due()
             .failed
             == 1
         )
     assert receiver.requests[0]["signed"] is False
-    assert pending(db_url)[0].last_error.startswith("HTTP 401")  # type: ignore[union-attr]
+    assert pending(database_url)[0].last_error.startswith("HTTP 401")  # type: ignore[union-attr]
 
 
 def test_signature_format() -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bot.rasa_adapter.channels.formatting import render_markup
-from tests.conftest import RunningBot, start_bot
+from tests.support.bots import RunningBot, start_bot
 from tests.support.fake_platforms import FakePlatforms
 from tests.support.servers import SECRETS, channel_env
 from tests.support.webhooks import (

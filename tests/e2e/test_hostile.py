@@ -13,7 +13,7 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import RunningBot
+from tests.support.bots import RunningBot
 
 pytestmark = pytest.mark.e2e
 

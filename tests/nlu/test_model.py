@@ -21,7 +21,8 @@ from rasa.shared.nlu.training_data.loading import load_data
 from sklearn.metrics import classification_report, f1_score
 
 from bot.rasa_adapter.serve import rasa_env
-from tests.conftest import ROOT, latest_model
+from tests.support import ROOT
+from tests.support.bots import latest_model
 
 pytestmark = pytest.mark.model
 

@@ -31,8 +31,8 @@ from bot.rasa_adapter.security import (
     storable,
     visible_text,
 )
+from bot.rasa_adapter.serve import free_port
 from bot.rasa_adapter.server import build_app, create_channels, parse_args
-from tests.conftest import free_port
 
 Sanic.test_mode = True  # Rasa names every app the same; allow several in one process
 

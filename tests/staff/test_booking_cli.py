@@ -11,19 +11,18 @@ from bot.clinic.booking.service import BookingService
 from bot.clinic.facts import Clinic
 from bot.clinic.handoff import HandoffService
 from bot.staff.bookings import main, table
-
-from .conftest import Clock, clinic_data, local
+from tests.support.clinics import Clock, clinic_data, local
 
 
 @pytest.fixture()
-def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, db_url: str) -> str:
+def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str) -> str:
     clinic_file = tmp_path / "clinic.yml"
     clinic_file.write_text(yaml.safe_dump(clinic_data()), encoding="utf-8")
-    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("CLINIC_FILE", str(clinic_file))
     for name in ("BOOKING_ADAPTER", "BOOKING_WEBHOOK_URL", "HANDOFF_WEBHOOK_URL", "RASA_URL"):
         monkeypatch.delenv(name, raising=False)
-    return db_url
+    return database_url
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

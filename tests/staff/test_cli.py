@@ -8,8 +8,7 @@ import pytest
 
 from bot.clinic.faq import log_unanswered
 from bot.staff.cli import main
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support import ROOT
 
 
 @pytest.fixture()

@@ -10,11 +10,10 @@ from typing import Any
 
 import pytest
 
+from bot.rasa_adapter.serve import free_port
 from bot.staff.shell import StaffShell, describe_parse, render
-from tests.conftest import latest_model, write_endpoints
-from tests.support.servers import free_port
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import ROOT
+from tests.support.bots import latest_model, prepare_database, write_endpoints
 
 
 def test_render_numbers_buttons() -> None:
@@ -62,14 +61,11 @@ async def test_numbers_pick_buttons_and_restart_changes_conversation() -> None:
 
 @pytest.mark.e2e
 def test_two_staff_at_once_through_a_terminal(tmp_path: Path) -> None:
-    pexpect = pytest.importorskip("pexpect")
-    from bot.clinic.db import migrate
-    from bot.clinic.faq import import_faq
+    import pexpect
+
     from bot.rasa_adapter.serve import rasa_env, start_action_server, stop
 
-    database_url = f"sqlite:///{tmp_path / 'massagebot.db'}"
-    migrate(database_url)
-    import_faq(database_url, ROOT / "data" / "faq.yml")
+    database_url = prepare_database(f"sqlite:///{tmp_path / 'massagebot.db'}")
     env = rasa_env() | {
         "DATABASE_URL": database_url,
         "CLINIC_FILE": str(ROOT / "data" / "clinic.yml"),

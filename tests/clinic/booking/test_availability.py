@@ -7,12 +7,13 @@ from datetime import date
 from bot.clinic.booking.availability import Availability, occupied_slots
 from bot.clinic.booking.service import BookingService
 from bot.clinic.facts import Clinic
+from tests.support.clinics import Clock, local, utc
 
-from .conftest import Clock, local, utc
 
-
-def test_grid_respects_hours_length_and_notice(clinic: Clinic, db_url: str, clock: Clock) -> None:
-    availability = Availability(clinic, db_url, clock)
+def test_grid_respects_hours_length_and_notice(
+    clinic: Clinic, database_url: str, clock: Clock
+) -> None:
+    availability = Availability(clinic, database_url, clock)
     long = clinic.service("back-60")
     assert long is not None
     friday = availability.free_slots(long, date(2025, 11, 21))
@@ -31,12 +32,12 @@ def test_occupied_slots_cover_the_whole_session(clinic: Clinic) -> None:
 
 
 def test_a_booking_blocks_overlapping_starts_for_its_therapist(
-    solo_clinic: Clinic, db_url: str, clock: Clock
+    solo_clinic: Clinic, database_url: str, clock: Clock
 ) -> None:
-    service = BookingService(solo_clinic, db_url, clock=clock)
+    service = BookingService(solo_clinic, database_url, clock=clock)
     booked = service.create("back-60", local(2025, 11, 21, 10, 0), "Jo Bloggs", "07911 123456")
     assert booked.ok
-    availability = Availability(solo_clinic, db_url, clock)
+    availability = Availability(solo_clinic, database_url, clock)
     short = solo_clinic.service("back-30")
     assert short is not None
     free = set(availability.free_slots(short, date(2025, 11, 21)))
@@ -46,10 +47,12 @@ def test_a_booking_blocks_overlapping_starts_for_its_therapist(
     assert local(2025, 11, 21, 11, 0) in free
 
 
-def test_nearest_free_slots_either_side(solo_clinic: Clinic, db_url: str, clock: Clock) -> None:
-    service = BookingService(solo_clinic, db_url, clock=clock)
+def test_nearest_free_slots_either_side(
+    solo_clinic: Clinic, database_url: str, clock: Clock
+) -> None:
+    service = BookingService(solo_clinic, database_url, clock=clock)
     assert service.create("back-30", local(2025, 11, 21, 15, 0), "Jo Bloggs", "07911 123456").ok
-    availability = Availability(solo_clinic, db_url, clock)
+    availability = Availability(solo_clinic, database_url, clock)
     short = solo_clinic.service("back-30")
     assert short is not None
     nearest = availability.nearest_free_slots(short, local(2025, 11, 21, 15, 0))
@@ -62,9 +65,9 @@ def test_nearest_free_slots_either_side(solo_clinic: Clinic, db_url: str, clock:
 
 
 def test_nearest_free_slots_from_a_closed_day_or_after_hours(
-    clinic: Clinic, db_url: str, clock: Clock
+    clinic: Clinic, database_url: str, clock: Clock
 ) -> None:
-    availability = Availability(clinic, db_url, clock)
+    availability = Availability(clinic, database_url, clock)
     short = clinic.service("back-30")
     assert short is not None
     sunday = availability.nearest_free_slots(short, local(2025, 11, 23, 11, 0))
@@ -76,9 +79,9 @@ def test_nearest_free_slots_from_a_closed_day_or_after_hours(
 
 
 def test_nearest_free_slots_stay_within_the_booking_window(
-    clinic: Clinic, db_url: str, clock: Clock
+    clinic: Clinic, database_url: str, clock: Clock
 ) -> None:
-    availability = Availability(clinic, db_url, clock)
+    availability = Availability(clinic, database_url, clock)
     short = clinic.service("back-30")
     assert short is not None
     too_soon = availability.nearest_free_slots(short, local(2025, 11, 19, 10, 0))

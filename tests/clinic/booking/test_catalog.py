@@ -6,8 +6,7 @@ import pytest
 
 from bot.clinic.booking.catalog import match_services, wanted_minutes
 from bot.clinic.facts import Clinic, parse_clinic
-
-from .conftest import clinic_data
+from tests.support.clinics import clinic_data
 
 
 @pytest.fixture()

@@ -17,8 +17,7 @@ from bot.clinic.booking.service import BookingOutcome, BookingService
 from bot.clinic.db import get_engine, session_scope
 from bot.clinic.facts import Clinic
 from bot.clinic.models import Booking, BookingSlot
-
-from .conftest import Clock, local
+from tests.support.clinics import Clock, local
 
 ATTEMPTS = 50
 SLOT = local(2025, 11, 21, 15, 0)
@@ -74,36 +73,42 @@ def check_exactly_one(clinic: Clinic, url: str, clock: Clock) -> None:
     assert violations.count == ATTEMPTS - 1
 
 
-def test_fifty_attempts_one_booking_sqlite(solo_clinic: Clinic, db_url: str, clock: Clock) -> None:
-    check_exactly_one(solo_clinic, db_url, clock)
-
-
-@pytest.mark.postgres
-def test_fifty_attempts_one_booking_postgres(
-    solo_clinic: Clinic, pg_url: str, clock: Clock
+def test_fifty_attempts_one_booking_sqlite(
+    solo_clinic: Clinic, database_url: str, clock: Clock
 ) -> None:
-    check_exactly_one(solo_clinic, pg_url, clock)
+    check_exactly_one(solo_clinic, database_url, clock)
+
+
+@pytest.mark.services
+def test_fifty_attempts_one_booking_postgres(
+    solo_clinic: Clinic, postgres_url: str, clock: Clock
+) -> None:
+    check_exactly_one(solo_clinic, postgres_url, clock)
 
 
 def test_overlapping_starts_also_race_safely(
-    solo_clinic: Clinic, db_url: str, clock: Clock
+    solo_clinic: Clinic, database_url: str, clock: Clock
 ) -> None:
     # 14:15, 14:30, 14:45, 15:00: different starts, but every hour-long session covers
     # 15:00–15:15, so still only one can win.
     starts = [SLOT - timedelta(minutes=15 * (i % 4)) for i in range(20)]
-    outcomes = race(solo_clinic, db_url, clock, starts)
+    outcomes = race(solo_clinic, database_url, clock, starts)
     assert sum(o.code == "booked" for o in outcomes) == 1
 
 
-def test_two_therapists_two_bookings_sqlite(clinic: Clinic, db_url: str, clock: Clock) -> None:
-    outcomes = race(clinic, db_url, clock, [SLOT] * ATTEMPTS)
+def test_two_therapists_two_bookings_sqlite(
+    clinic: Clinic, database_url: str, clock: Clock
+) -> None:
+    outcomes = race(clinic, database_url, clock, [SLOT] * ATTEMPTS)
     winners = [o.booking for o in outcomes if o.code == "booked"]
     assert len(winners) == 2
     assert {w.therapist_id for w in winners if w} == {"alex", "sam"}
 
 
-@pytest.mark.postgres
-def test_two_therapists_two_bookings_postgres(clinic: Clinic, pg_url: str, clock: Clock) -> None:
-    outcomes = race(clinic, pg_url, clock, [SLOT] * ATTEMPTS)
+@pytest.mark.services
+def test_two_therapists_two_bookings_postgres(
+    clinic: Clinic, postgres_url: str, clock: Clock
+) -> None:
+    outcomes = race(clinic, postgres_url, clock, [SLOT] * ATTEMPTS)
     assert sum(o.code == "booked" for o in outcomes) == 2
-    assert stored(pg_url) == (2, 8)
+    assert stored(postgres_url) == (2, 8)

@@ -9,8 +9,7 @@ from icalendar import Calendar
 from bot.clinic.booking.invite import build_invite
 from bot.clinic.booking.service import BookingService
 from bot.clinic.facts import Clinic
-
-from .conftest import Clock, local, utc
+from tests.support.clinics import Clock, local, utc
 
 
 def parse(ics: bytes) -> tuple[Calendar, object]:
@@ -19,8 +18,8 @@ def parse(ics: bytes) -> tuple[Calendar, object]:
     return calendar, event
 
 
-def test_client_invite_round_trips(clinic: Clinic, db_url: str, clock: Clock) -> None:
-    outcome = BookingService(clinic, db_url, clock=clock).create(
+def test_client_invite_round_trips(clinic: Clinic, database_url: str, clock: Clock) -> None:
+    outcome = BookingService(clinic, database_url, clock=clock).create(
         "back-60", local(2025, 11, 21, 15, 0), "Jo Bloggs", "jo@example.com", note="lower back"
     )
     booking = outcome.booking
@@ -41,9 +40,11 @@ def test_client_invite_round_trips(clinic: Clinic, db_url: str, clock: Clock) ->
     assert booking.reference in str(event["description"])  # type: ignore[index]
 
 
-def test_clinic_invite_has_the_client_details(clinic: Clinic, db_url: str, clock: Clock) -> None:
+def test_clinic_invite_has_the_client_details(
+    clinic: Clinic, database_url: str, clock: Clock
+) -> None:
     booking = (
-        BookingService(clinic, db_url, clock=clock)
+        BookingService(clinic, database_url, clock=clock)
         .create("back-30", local(2025, 11, 24, 9, 30), "Jo Bloggs", "07911 123456", note="neck")
         .booking
     )
@@ -55,9 +56,9 @@ def test_clinic_invite_has_the_client_details(clinic: Clinic, db_url: str, clock
     assert "attendee" not in event  # a phone contact has no calendar address
 
 
-def test_summer_time_and_cancellation(clinic: Clinic, db_url: str, clock: Clock) -> None:
+def test_summer_time_and_cancellation(clinic: Clinic, database_url: str, clock: Clock) -> None:
     clock.now = local(2026, 6, 1, 9, 0)
-    service = BookingService(clinic, db_url, clock=clock)
+    service = BookingService(clinic, database_url, clock=clock)
     booking = service.create(
         "back-30", local(2026, 6, 3, 11, 0), "Jo Bloggs", "jo@example.com"
     ).booking

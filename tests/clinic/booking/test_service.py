@@ -18,16 +18,15 @@ from bot.clinic.booking.service import (
 from bot.clinic.db import session_scope
 from bot.clinic.facts import Clinic
 from bot.clinic.models import Booking, BookingSlot, OutboxMessage
-
-from .conftest import Clock, local, utc
+from tests.support.clinics import Clock, local, utc
 
 FRIDAY_3PM = local(2025, 11, 21, 15, 0)
 JO = ("Jo Bloggs", "07911 123456")
 SAM = ("Sam Smith", "sam@example.com")
 
 
-def count(db_url: str, model: type) -> int:
-    with session_scope(db_url) as session:
+def count(database_url: str, model: type) -> int:
+    with session_scope(database_url) as session:
         return int(session.execute(select(func.count()).select_from(model)).scalar_one())
 
 
@@ -49,8 +48,10 @@ def test_normalise_reference(text: str, expected: str | None) -> None:
     assert normalise_reference(text) == expected
 
 
-def test_create_stores_normalised_details_in_utc(clinic: Clinic, db_url: str, clock: Clock) -> None:
-    service = BookingService(clinic, db_url, clock=clock)
+def test_create_stores_normalised_details_in_utc(
+    clinic: Clinic, database_url: str, clock: Clock
+) -> None:
+    service = BookingService(clinic, database_url, clock=clock)
     outcome = service.create(
         "back-60", FRIDAY_3PM, "jo bloggs", "07911 123 456", note=" lower left side ",
         conversation_id="conv-1",
@@ -64,7 +65,7 @@ def test_create_stores_normalised_details_in_utc(clinic: Clinic, db_url: str, cl
     )  # fmt: skip
     assert booking.note == "lower left side"
     assert booking.status == "pending" and booking.therapist_id == "alex"
-    with session_scope(db_url) as session:
+    with session_scope(database_url) as session:
         row = session.execute(select(Booking)).scalar_one()
         assert row.start_at == utc(2025, 11, 21, 15, 0)
         assert row.conversation_id == "conv-1"
@@ -73,9 +74,9 @@ def test_create_stores_normalised_details_in_utc(clinic: Clinic, db_url: str, cl
 
 
 def test_create_refuses_what_the_rules_forbid_with_alternatives(
-    clinic: Clinic, db_url: str, clock: Clock
+    clinic: Clinic, database_url: str, clock: Clock
 ) -> None:
-    service = BookingService(clinic, db_url, clock=clock)
+    service = BookingService(clinic, database_url, clock=clock)
     sunday = service.create("back-30", local(2025, 11, 23, 11, 0), *JO)
     assert sunday.code == "unavailable" and "Sundays" in sunday.message
     assert len(sunday.alternatives) == 3
@@ -84,13 +85,13 @@ def test_create_refuses_what_the_rules_forbid_with_alternatives(
     assert service.create("nope", FRIDAY_3PM, *JO).code == "invalid"
     assert "name" in service.create("back-30", FRIDAY_3PM, "123", JO[1]).message
     assert "phone" in service.create("back-30", FRIDAY_3PM, JO[0], "123").message
-    assert count(db_url, Booking) == 0
+    assert count(database_url, Booking) == 0
 
 
 def test_capacity_two_therapists_then_alternatives(
-    clinic: Clinic, db_url: str, clock: Clock
+    clinic: Clinic, database_url: str, clock: Clock
 ) -> None:
-    service = BookingService(clinic, db_url, clock=clock)
+    service = BookingService(clinic, database_url, clock=clock)
     first = service.create("back-60", FRIDAY_3PM, *JO)
     second = service.create("back-60", FRIDAY_3PM, *SAM)
     third = service.create("back-60", FRIDAY_3PM, "Ann Other", "ann@example.com")
@@ -105,13 +106,13 @@ def test_capacity_two_therapists_then_alternatives(
     # An overlapping (not identical) start is taken too: both therapists are busy until 16:00.
     overlap = service.create("back-30", local(2025, 11, 21, 15, 30), "Ann Other", "ann@example.com")
     assert overlap.code == "taken"
-    assert count(db_url, Booking) == 2
+    assert count(database_url, Booking) == 2
 
 
 def test_cancel_needs_reference_and_the_same_contact(
-    clinic: Clinic, db_url: str, clock: Clock
+    clinic: Clinic, database_url: str, clock: Clock
 ) -> None:
-    service = BookingService(clinic, db_url, clock=clock)
+    service = BookingService(clinic, database_url, clock=clock)
     jo = service.create("back-60", FRIDAY_3PM, *JO).booking
     sam = service.create("back-60", local(2025, 11, 21, 10, 0), *SAM).booking
     assert jo is not None and sam is not None
@@ -134,9 +135,9 @@ def test_cancel_needs_reference_and_the_same_contact(
 
 
 def test_reschedule_moves_atomically_and_checks_ownership(
-    solo_clinic: Clinic, db_url: str, clock: Clock
+    solo_clinic: Clinic, database_url: str, clock: Clock
 ) -> None:
-    service = BookingService(solo_clinic, db_url, clock=clock)
+    service = BookingService(solo_clinic, database_url, clock=clock)
     jo = service.create("back-60", FRIDAY_3PM, *JO).booking
     sam = service.create("back-60", local(2025, 11, 21, 11, 0), *SAM).booking
     assert jo is not None and sam is not None
@@ -154,7 +155,7 @@ def test_reschedule_moves_atomically_and_checks_ownership(
     assert moved.code == "rescheduled"
     assert moved.booking.start == local(2025, 11, 21, 15, 30)  # type: ignore[union-attr]
     assert moved.booking.sequence == 1  # type: ignore[union-attr]
-    with session_scope(db_url) as session:
+    with session_scope(database_url) as session:
         slots = session.execute(
             select(BookingSlot.slot_start).where(BookingSlot.booking_id == jo.id)
         ).scalars()
@@ -167,8 +168,10 @@ def test_reschedule_moves_atomically_and_checks_ownership(
     assert bad.code == "unavailable" and "Sundays" in bad.message
 
 
-def test_no_changes_once_started_or_cancelled(clinic: Clinic, db_url: str, clock: Clock) -> None:
-    service = BookingService(clinic, db_url, clock=clock)
+def test_no_changes_once_started_or_cancelled(
+    clinic: Clinic, database_url: str, clock: Clock
+) -> None:
+    service = BookingService(clinic, database_url, clock=clock)
     jo = service.create("back-30", FRIDAY_3PM, *JO).booking
     assert jo is not None
     clock.now = local(2025, 11, 21, 15, 10)
@@ -180,8 +183,8 @@ def test_no_changes_once_started_or_cancelled(clinic: Clinic, db_url: str, clock
     )
 
 
-def test_staff_confirm_and_list(clinic: Clinic, db_url: str, clock: Clock) -> None:
-    service = BookingService(clinic, db_url, clock=clock)
+def test_staff_confirm_and_list(clinic: Clinic, database_url: str, clock: Clock) -> None:
+    service = BookingService(clinic, database_url, clock=clock)
     jo = service.create("back-30", FRIDAY_3PM, *JO).booking
     assert jo is not None
     assert [b.reference for b in service.list_bookings(status="pending")] == [jo.reference]
@@ -194,15 +197,15 @@ def test_staff_confirm_and_list(clinic: Clinic, db_url: str, clock: Clock) -> No
 
 
 def test_webhook_adapter_writes_the_outbox_in_the_same_transaction(
-    solo_clinic: Clinic, db_url: str, clock: Clock
+    solo_clinic: Clinic, database_url: str, clock: Clock
 ) -> None:
-    service = BookingService(solo_clinic, db_url, adapter=WebhookAdapter(), clock=clock)
+    service = BookingService(solo_clinic, database_url, adapter=WebhookAdapter(), clock=clock)
     jo = service.create("back-30", FRIDAY_3PM, *JO).booking
     assert jo is not None
     # A failed attempt (slot taken) leaves neither a booking nor a notification behind.
     assert service.create("back-30", FRIDAY_3PM, *SAM).code == "taken"
     service.cancel(jo.reference, JO[1])
-    with session_scope(db_url) as session:
+    with session_scope(database_url) as session:
         events = session.execute(select(OutboxMessage.event).order_by(OutboxMessage.id)).scalars()
         assert list(events) == ["booking.created", "booking.cancelled"]
         first = session.execute(select(OutboxMessage).order_by(OutboxMessage.id)).scalars().first()
@@ -210,12 +213,14 @@ def test_webhook_adapter_writes_the_outbox_in_the_same_transaction(
         assert first.payload["booking"]["reference"] == jo.reference
         assert first.payload["booking"]["start"] == "2025-11-21T15:00:00+00:00"
         assert "BEGIN:VCALENDAR" in first.payload["ics"]
-    assert count(db_url, Booking) == 1
+    assert count(database_url, Booking) == 1
 
 
-def test_reference_collision_draws_again(clinic: Clinic, db_url: str, clock: Clock) -> None:
+def test_reference_collision_draws_again(clinic: Clinic, database_url: str, clock: Clock) -> None:
     draws = iter(["MB-AAAAAA", "MB-AAAAAA", "MB-BBBBBB"])
-    service = BookingService(clinic, db_url, clock=clock, reference_factory=lambda: next(draws))
+    service = BookingService(
+        clinic, database_url, clock=clock, reference_factory=lambda: next(draws)
+    )
     assert service.create("back-30", FRIDAY_3PM, *JO).booking.reference == "MB-AAAAAA"  # type: ignore[union-attr]
     second = service.create("back-30", local(2025, 11, 21, 16, 0), *SAM)
     assert second.booking.reference == "MB-BBBBBB"  # type: ignore[union-attr]

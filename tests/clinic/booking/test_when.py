@@ -16,8 +16,7 @@ from bot.clinic.booking.when import (
     parse_when,
 )
 from bot.clinic.facts import Clinic
-
-from .conftest import LONDON, NOW, local
+from tests.support.clinics import LONDON, NOW, local
 
 
 def accepted(result: object) -> datetime:
@@ -205,8 +204,7 @@ def test_now_in_utc_is_read_in_the_clinic_time_zone(clinic: Clinic) -> None:
 
 def test_date_order_follows_the_clinic_region() -> None:
     from bot.clinic.facts import parse_clinic
-
-    from .conftest import clinic_data
+    from tests.support.clinics import clinic_data
 
     us = parse_clinic(clinic_data(region="US", timezone="America/New_York"))
     now = datetime(2025, 11, 19, 10, 0, tzinfo=us.timezone)

@@ -1,6 +1,6 @@
 """Channel-shaped webhooks posted to a running server (the stub bot: real channels from the repo's
 credentials.yml, a scripted agent instead of a model); the platforms' APIs are the loopback
-fake, which records what the bot sends. tests/channels/test_channels_e2e.py repeats the core of
+fake, which records what the bot sends. tests/e2e/test_channels.py repeats the core of
 this against the trained bot."""
 
 from __future__ import annotations
