@@ -26,7 +26,7 @@ from bot.clinic.facts import Clinic, load_clinic, parse_clinic
 from bot.clinic.faq import import_faq
 from bot.rasa_adapter.serve import free_port
 from tests.support import ROOT
-from tests.support.bots import RunningBot, latest_model, send_rest, start_bot
+from tests.support.bots import RunningBot, latest_model, send_rest, start_bot, write_endpoints
 from tests.support.clinics import Clock, clinic_data
 from tests.support.fake_platforms import FakePlatforms
 from tests.support.servers import StubBot, run_stub_bot
@@ -34,8 +34,17 @@ from tests.support.services import fresh_postgres
 from tests.support.services import redis_space as fresh_redis_space
 from tests.support.trackers import make_tracker
 
-# Imported by test modules written before tests/support/ held them.
-__all__ = ["ROOT", "RunningBot", "free_port", "latest_model", "make_tracker", "send_rest"]
+# Also importable from here, as before tests/support/ held them; new code imports tests.support.
+__all__ = [
+    "ROOT",
+    "RunningBot",
+    "free_port",
+    "latest_model",
+    "make_tracker",
+    "send_rest",
+    "start_bot",
+    "write_endpoints",
+]
 
 FOLDER_MARKS = {"e2e": ("e2e", "model"), "widget": ("browser",)}
 FIXTURE_MARKS = {
@@ -54,8 +63,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     tests = ROOT / "tests"
     for item in items:
         names: set[str] = set()
-        folder = Path(item.path).relative_to(tests).parts[0]
-        names.update(FOLDER_MARKS.get(folder, ()))
+        if Path(item.path).is_relative_to(tests):
+            names.update(FOLDER_MARKS.get(Path(item.path).relative_to(tests).parts[0], ()))
         for fixture in getattr(item, "fixturenames", ()):
             names.update(FIXTURE_MARKS.get(fixture, ()))
         if item.get_closest_marker("e2e"):

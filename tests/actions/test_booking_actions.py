@@ -38,9 +38,11 @@ FRIDAY_3PM = local(2025, 11, 21, 15, 0)
 
 
 @pytest.fixture(autouse=True)
-def bot_env(
+def booking_env(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str, clock: Clock
 ) -> None:
+    """The actions on the clinic built in code (not the sample clinic `bot_env` gives) and the
+    fixed clock."""
     clinic_file = tmp_path / "clinic.yml"
     clinic_file.write_text(yaml.safe_dump(clinic_data()), encoding="utf-8")
     monkeypatch.setenv("DATABASE_URL", database_url)
