@@ -10,7 +10,7 @@ export PYTHONHASHSEED := 0
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 RUN := $(UV) run --frozen
 
-.PHONY: help install setup train retrain run shell test lint validate pytest chromium audit bench crossval nlu-report clean
+.PHONY: help install setup train retrain run shell test test-fast services lint validate pytest chromium audit bench crossval nlu-report clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -39,9 +39,10 @@ run: train ## serve the bot: Rasa on :5005 (REST, socket.io), actions on :5055; 
 shell: train ## talk to the bot in this terminal, as staff testing conversations
 	$(RUN) massagebot shell
 
-lint: install ## ruff and the layer contracts (import-linter)
+lint: install ## ruff, the types of the domain core (mypy) and the layer contracts (import-linter)
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
+	$(RUN) mypy
 	$(RUN) lint-imports
 
 validate: setup ## Rasa's own checks of domain, data and stories
@@ -50,8 +51,17 @@ validate: setup ## Rasa's own checks of domain, data and stories
 chromium: ## Debian's Chromium for the widget's browser tests (installed only if missing)
 	bash scripts/install-chromium.sh
 
-pytest: train chromium
+services: install ## check that PostgreSQL and Redis answer (the tests need both; CI checks first)
+	$(RUN) python -m tests.support.services
+
+pytest: train chromium services
 	$(RUN) pytest
+
+# The markers are set in tests/conftest.py from each test's folder and fixtures.
+FAST := not (model or e2e or services or browser or server)
+
+test-fast: install ## the tests that need no model, server, PostgreSQL/Redis or browser (< 1 min)
+	$(RUN) pytest -m "$(FAST)" -q
 
 # pytest last, so its summary closes the output.
 test: lint validate audit pytest ## everything CI runs

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, time
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -104,7 +105,7 @@ def _time(value: str, where: str) -> time:
         raise ClinicConfigError(f"{where}: '{value}' is not a time like 09:00") from error
 
 
-def parse_clinic(raw: dict, source: str = "clinic file") -> Clinic:
+def parse_clinic(raw: dict[str, Any], source: str = "clinic file") -> Clinic:
     try:
         hours: list[tuple[time, time] | None] = []
         for day in WEEKDAYS:

@@ -11,6 +11,7 @@ import string
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 import yaml
 from sqlalchemy import delete, select
@@ -50,7 +51,7 @@ class FaqItem:
     entity: str | None = None
     value: str | None = None
 
-    def to_yaml(self) -> dict:
+    def to_yaml(self) -> dict[str, Any]:
         data = asdict(self)
         data["follow_ups"] = list(self.follow_ups)
         if self.entity is None:
@@ -181,10 +182,10 @@ def parse_faq(text: str, file: str = "faq.yml") -> list[FaqItem]:
                 intent=str(intent),
                 entity=entity,
                 value=None if value is None else str(value),
-                title=title.strip(),
-                answer=answer.strip(),
+                title=cast(str, title).strip(),
+                answer=cast(str, answer).strip(),
                 follow_ups=tuple(str(f) for f in follow_ups),
-                source=source.strip(),
+                source=cast(str, source).strip(),
                 health_advice=bool(health_advice),
             )
         )
@@ -282,6 +283,7 @@ def find_entry(
     ).scalars()
     general = None
     mentioned = {name: set(values) for name, values in entities.items()}
+    row: FaqEntry
     for row in rows:
         if row.entity is None:
             general = general or row

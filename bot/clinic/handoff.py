@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import requests
 from sqlalchemy import select, update
@@ -150,7 +151,7 @@ class HandoffService:
             row = session.get(HandoffRequest, request_id)
             return HandoffInfo.from_row(row) if row else None
 
-    def _payload(self, info: HandoffInfo) -> dict:
+    def _payload(self, info: HandoffInfo) -> dict[str, Any]:
         local = info.created_at.astimezone(self.clinic.timezone)
         when = "now" if info.clinic_open else "a call-back (clinic closed)"
         text = (

@@ -153,7 +153,8 @@ class OutboxDeliverer:
                 .values(next_attempt_at=now + self.lease)
                 .execution_options(synchronize_session=False)
             )
-            return result.rowcount == 1
+            claimed: bool = result.rowcount == 1
+            return claimed
 
     def _send(self, message_id: int) -> bool:
         with session_scope(self.database_url) as session:

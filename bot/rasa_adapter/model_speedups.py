@@ -13,7 +13,7 @@ Together they were about a sixth of the Rasa server's CPU per message:
 - Loading the model loaded the spaCy pipeline twice (the graph has a node that provides it and
   one that runs it): half a second of every start. Both now get the one pipeline.
 
-As in `speedups`, the results are the same as Rasa's own: tests/production/test_speedups.py
+As in `speedups`, the results are the same as Rasa's own: tests/rasa_adapter/test_speedups.py
 compares them, so a Rasa upgrade that changes these internals fails there first.
 """
 

@@ -8,8 +8,9 @@ number and the bot listens again. The conversation state is left as it was befor
 action, so the next message works as soon as the action server is back (a form carries on where
 it was).
 
-This patches `MessageProcessor._run_action`, a private method of Rasa 3.6; the tests in
-tests/reliability exercise it against a real server, so an upgrade that changes it fails loudly.
+This patches `MessageProcessor._run_action`, a private method of Rasa 3.6;
+tests/production/test_reliability.py exercises it against a real server, so an upgrade that
+changes it fails loudly.
 """
 
 from __future__ import annotations

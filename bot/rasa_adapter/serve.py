@@ -134,9 +134,52 @@ def stop(processes: Sequence[subprocess.Popen], grace: float = 10.0) -> None:
                 os.kill(pid, signal.SIGKILL)
 
 
-def start_action_server(port: int, env: dict[str, str] | None = None) -> subprocess.Popen:
-    process = subprocess.Popen(action_server_command(port), env=env or rasa_env())
-    wait_until_up(f"http://127.0.0.1:{port}/health", process=process)
+def spawn(
+    command: Sequence[str],
+    env: dict[str, str] | None = None,
+    log: Path | None = None,
+    cwd: Path | None = None,
+) -> subprocess.Popen:
+    """Start a process; with `log`, its output (both streams) is appended to that file."""
+    if log is None:
+        return subprocess.Popen(list(command), env=env or rasa_env(), cwd=cwd)
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            list(command), env=env or rasa_env(), cwd=cwd, stdout=out, stderr=subprocess.STDOUT
+        )
+
+
+@contextmanager
+def serving(
+    command: Sequence[str],
+    health_url: str,
+    env: dict[str, str] | None = None,
+    log: Path | None = None,
+    cwd: Path | None = None,
+    timeout: float = 180.0,
+    interval: float = 0.5,
+    grace: float = 10.0,
+) -> Iterator[subprocess.Popen]:
+    """One server process, up and answering `health_url`; stopped (with its children) on the
+    way out, also when it never came up."""
+    process = spawn(command, env, log, cwd)
+    try:
+        wait_until_up(health_url, timeout, process, interval)
+        yield process
+    finally:
+        stop([process], grace)
+
+
+def start_action_server(
+    port: int, env: dict[str, str] | None = None, log: Path | None = None
+) -> subprocess.Popen:
+    """An action server the caller stops itself (`stop`), e.g. to take it away mid-test."""
+    process = spawn(action_server_command(port), env, log)
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/health", process=process)
+    except BaseException:
+        stop([process])
+        raise
     return process
 
 
@@ -149,17 +192,27 @@ def running(
     credentials: Path = Path("credentials.yml"),
     env: dict[str, str] | None = None,
     extra: Sequence[str] = (),
+    log: Path | None = None,
+    cwd: Path | None = None,
+    timeout: float = 300.0,
+    interval: float = 0.5,
+    grace: float = 10.0,
 ) -> Iterator[list[subprocess.Popen]]:
-    """The action server and Rasa, up and answering; both stopped on the way out."""
+    """The action server and Rasa, up and answering; both stopped on the way out.
+
+    Both start at once (Rasa only calls the action server once a message needs an action), so
+    the wait is that of the slower one: loading the model.
+    """
     env = env or rasa_env()
-    processes = [start_action_server(action_port, env)]
+    processes = [spawn(action_server_command(action_port), env, log, cwd)]
     try:
         command = rasa_command("run", model, port, endpoints, credentials, extra)
-        processes.append(subprocess.Popen(command, env=env))
-        wait_until_up(f"http://127.0.0.1:{port}/webhooks/rest/", timeout=300, process=processes[-1])
+        processes.append(spawn(command, env, log, cwd))
+        wait_until_up(f"http://127.0.0.1:{action_port}/health", timeout, processes[0], interval)
+        wait_until_up(f"http://127.0.0.1:{port}/webhooks/rest/", timeout, processes[1], interval)
         yield processes
     finally:
-        stop(processes)
+        stop(processes, grace)
 
 
 def serve(model: Path | None, port: int = 5005, action_port: int = 5055) -> int:

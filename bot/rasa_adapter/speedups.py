@@ -17,7 +17,7 @@
   to find the new ones. We build the queries once, and a tracker read from the store remembers
   how many of its events are stored, so saving only inserts the rest, in one statement.
 
-All of these patch Rasa 3.6 internals; tests/production/test_speedups.py checks the behaviour
+All of these patch Rasa 3.6 internals; tests/rasa_adapter/test_speedups.py checks the behaviour
 stays the same, so a Rasa upgrade that changes them fails there first.
 """
 

@@ -18,7 +18,8 @@ from bot.clinic.db import session_scope
 from bot.clinic.facts import load_clinic
 from bot.clinic.handoff import clinic_is_open
 from bot.clinic.models import Booking, HandoffRequest, utcnow
-from tests.conftest import ROOT, RunningBot
+from tests.support import ROOT
+from tests.support.bots import RunningBot
 
 pytestmark = pytest.mark.e2e
 

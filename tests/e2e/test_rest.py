@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from bot.clinic.db import session_scope
 from bot.clinic.models import UnansweredQuestion
-from tests.conftest import RunningBot
+from tests.support.bots import RunningBot
 
 pytestmark = pytest.mark.e2e
 

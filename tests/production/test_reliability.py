@@ -19,19 +19,12 @@ from bot.clinic.booking.service import BookingService
 from bot.clinic.db import get_engine, session_scope
 from bot.clinic.facts import Clinic, load_clinic
 from bot.clinic.models import Booking, BookingSlot, OutboxMessage
-from tests.conftest import ROOT, free_port
-from tests.production.conftest import POSTGRES_ADMIN_URL, fresh_postgres
-from tests.production.support import (
-    Server,
-    TcpProxy,
-    bot_env,
-    payloads,
-    prepare_database,
-    rasa_servers,
-    sender,
-    start_action_server,
-    texts,
-)
+from bot.rasa_adapter.serve import free_port
+from tests.support import ROOT
+from tests.support.bots import payloads, prepare_database, sender, texts
+from tests.support.deployments import Server, deployment_env, rasa_servers, start_action_server
+from tests.support.network import TcpProxy
+from tests.support.services import POSTGRES_ADMIN_URL, fresh_postgres
 
 SLEEP = "does massage help with sleep?"
 
@@ -84,7 +77,7 @@ def fragile_bot(tmp_path_factory: pytest.TempPathFactory, model: Path) -> Iterat
         target = make_url(database_url)
         proxy = TcpProxy(target.host or "127.0.0.1", target.port or 5432).start()
         through_proxy = target.set(host="127.0.0.1", port=proxy.port)
-        env = bot_env(
+        env = deployment_env(
             through_proxy.render_as_string(hide_password=False),
             TRACKER_STORE_URL=f"sqlite:///{folder / 'tracker.db'}",
         )
@@ -103,7 +96,7 @@ def fragile_bot(tmp_path_factory: pytest.TempPathFactory, model: Path) -> Iterat
 
 
 @pytest.mark.e2e
-@pytest.mark.postgres
+@pytest.mark.services
 def test_action_server_down_gets_an_apology_and_the_bot_recovers(
     fragile_bot: FragileBot,
 ) -> None:
@@ -123,7 +116,7 @@ def test_action_server_down_gets_an_apology_and_the_bot_recovers(
 
 
 @pytest.mark.e2e
-@pytest.mark.postgres
+@pytest.mark.services
 def test_database_down_during_a_booking(fragile_bot: FragileBot) -> None:
     rasa, proxy, client = fragile_bot.rasa, fragile_bot.proxy, sender()
     assert "Grace Hopper" in fill_booking_form(rasa, client)
@@ -144,7 +137,7 @@ def test_database_down_during_a_booking(fragile_bot: FragileBot) -> None:
     assert bookings == 1 and slots >= 1
 
 
-@pytest.mark.postgres
+@pytest.mark.services
 def test_connection_lost_in_the_middle_of_writing_a_booking(
     postgres_url: str, clinic: Clinic
 ) -> None:

@@ -16,16 +16,10 @@ import redis
 from sqlalchemy import create_engine, text
 
 from bot.rasa_adapter.serve import process_tree
-from tests.production.support import (
-    Server,
-    action_server,
-    bot_env,
-    prepare_database,
-    rasa_servers,
-    sender,
-)
+from tests.support.bots import prepare_database, sender
+from tests.support.deployments import Server, action_server, deployment_env, rasa_servers
 
-pytestmark = pytest.mark.postgres
+pytestmark = pytest.mark.services
 
 QUESTIONS = (
     "hello",
@@ -74,7 +68,7 @@ def test_one_conversation_across_two_instances(
 ) -> None:
     redis_url, prefix = redis_space
     database_url = prepare_database(postgres_url)  # FAQ and bookings in PostgreSQL too
-    env = bot_env(
+    env = deployment_env(
         database_url,
         TRACKER_STORE_URL=postgres_url,
         REDIS_URL=redis_url,

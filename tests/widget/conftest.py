@@ -1,4 +1,5 @@
-"""Fixtures for the widget tests: the stub bot, and a fresh Chromium page per test."""
+"""Fixtures for the widget tests: a fresh Chromium page per test (the stub bot and the real bot
+are in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,6 @@ from typing import Any
 import pytest
 
 from tests.support.browser import CHROMIUM_ARGS, chromium_path
-from tests.support.fixtures import fake_platforms, platforms, stub_bot
-
-__all__ = ["fake_platforms", "platforms", "stub_bot"]
 
 
 @pytest.fixture(scope="session")

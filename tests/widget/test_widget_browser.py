@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from bot.rasa_adapter.serve import free_port
 from tests.support.browser import ACTIVE_ELEMENT, screenshot
-from tests.support.servers import free_port, run_stub_bot
+from tests.support.servers import run_stub_bot
 
 pytestmark = pytest.mark.browser
 

@@ -17,6 +17,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, exists, select
 from sqlalchemy.exc import IntegrityError
@@ -292,7 +293,7 @@ class BookingService:
         return free + [t for t in therapist_ids(self.clinic) if t not in free]
 
     def _try_insert(
-        self, values: dict, therapist: str, slots: list[datetime]
+        self, values: dict[str, Any], therapist: str, slots: list[datetime]
     ) -> BookingInfo | None:
         """One transaction: booking + its slots + the hand-off record. None if the therapist is
         taken; a (vanishingly rare) reference collision just draws a new reference."""
@@ -336,7 +337,8 @@ class BookingService:
         query = select(Booking).where(Booking.reference == ref)
         if lock:
             query = query.with_for_update()
-        return session.execute(query).scalar_one_or_none()
+        booking: Booking | None = session.execute(query).scalar_one_or_none()
+        return booking
 
     def _owned(
         self, session: Session, reference: str, contact: str, lock: bool = False
