@@ -10,7 +10,7 @@ export PYTHONHASHSEED := 0
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 RUN := $(UV) run --frozen
 
-.PHONY: help install setup train retrain run shell test lint validate pytest chromium audit bench crossval nlu-report clean
+.PHONY: help install setup train retrain run shell test lint validate pytest chromium nginx audit bench crossval nlu-report clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -39,10 +39,11 @@ run: train ## serve the bot: Rasa on :5005 (REST, socket.io), actions on :5055; 
 shell: train ## talk to the bot in this terminal, as staff testing conversations
 	$(RUN) massagebot shell
 
-lint: install ## ruff and the layer contracts (import-linter)
+lint: install ## ruff, the layer contracts (import-linter) and the Dockerfile (hadolint)
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) lint-imports
+	$(RUN) hadolint deploy/Dockerfile
 
 validate: setup ## Rasa's own checks of domain, data and stories
 	$(RUN) rasa data validate --fail-on-warnings
@@ -50,7 +51,10 @@ validate: setup ## Rasa's own checks of domain, data and stories
 chromium: ## Debian's Chromium for the widget's browser tests (installed only if missing)
 	bash scripts/install-chromium.sh
 
-pytest: train chromium
+nginx: ## Debian's nginx for the deployment topology test (installed only if missing)
+	bash scripts/install-nginx.sh
+
+pytest: train chromium nginx
 	$(RUN) pytest
 
 # pytest last, so its summary closes the output.
