@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.clinic import faq
 from bot.clinic.db import migrate
-from bot.settings import Settings
+from bot.settings import ConfigError, Settings
 
 
 def _setup(settings: Settings, _args: argparse.Namespace) -> int:
@@ -137,7 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
     try:
         return int(args.handler(settings, args) or 0)
     except faq.FaqImportError as error:
