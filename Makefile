@@ -39,11 +39,16 @@ run: train ## serve the bot: Rasa on :5005 (REST, socket.io), actions on :5055; 
 shell: train ## talk to the bot in this terminal, as staff testing conversations
 	$(RUN) massagebot shell
 
-lint: install ## ruff, the layer contracts (import-linter) and the Dockerfile (hadolint)
+# The compose file against the compose-spec JSON schema, as check-jsonschema ships it (with its
+# licence); run in its own tool environment, like pip-audit, since it needs a newer jsonschema
+# than Rasa allows. The Kubernetes manifests are validated by tests/production/test_kubernetes.py.
+lint: install ## ruff, the layer contracts, the Dockerfile (hadolint), the compose file (compose-spec)
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) lint-imports
 	$(RUN) hadolint deploy/Dockerfile
+	$(UV) tool run --from check-jsonschema==0.39.0 check-jsonschema \
+		--builtin-schema vendor.compose-spec deploy/docker-compose.yml
 
 validate: setup ## Rasa's own checks of domain, data and stories
 	$(RUN) rasa data validate --fail-on-warnings
