@@ -10,7 +10,7 @@ export PYTHONHASHSEED := 0
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 RUN := $(UV) run --frozen
 
-.PHONY: help install setup train retrain run shell test test-fast services lint validate pytest chromium audit bench crossval nlu-report clean
+.PHONY: help install setup train retrain run shell test test-fast services lint validate pytest chromium nginx audit bench crossval nlu-report clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -39,11 +39,17 @@ run: train ## serve the bot: Rasa on :5005 (REST, socket.io), actions on :5055; 
 shell: train ## talk to the bot in this terminal, as staff testing conversations
 	$(RUN) massagebot shell
 
-lint: install ## ruff, the types of the domain core (mypy) and the layer contracts (import-linter)
+# The compose file against the compose-spec JSON schema, as check-jsonschema ships it (with its
+# licence); run in its own tool environment, like pip-audit, since it needs a newer jsonschema
+# than Rasa allows. The Kubernetes manifests are validated by tests/production/test_kubernetes.py.
+lint: install ## ruff, domain types (mypy), layer contracts, Dockerfile (hadolint), compose schema
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy
 	$(RUN) lint-imports
+	$(RUN) hadolint deploy/Dockerfile
+	$(UV) tool run --from check-jsonschema==0.39.0 check-jsonschema \
+		--builtin-schema vendor.compose-spec deploy/docker-compose.yml
 
 validate: setup ## Rasa's own checks of domain, data and stories
 	$(RUN) rasa data validate --fail-on-warnings
@@ -54,7 +60,10 @@ chromium: ## Debian's Chromium for the widget's browser tests (installed only if
 services: install ## check that PostgreSQL and Redis answer (the tests need both; CI checks first)
 	$(RUN) python -m tests.support.services
 
-pytest: train chromium services
+nginx: ## Debian's nginx for the deployment topology test (installed only if missing)
+	bash scripts/install-nginx.sh
+
+pytest: train chromium nginx services
 	$(RUN) pytest
 
 # The markers are set in tests/conftest.py from each test's folder and fixtures.

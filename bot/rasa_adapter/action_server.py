@@ -20,8 +20,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     from rasa_sdk.endpoint import create_argument_parser
 
     from bot.clinic.redaction import install_log_redaction
+    from bot.settings import ConfigError, check_service_urls
 
     install_log_redaction()
+    try:
+        check_service_urls()
+    except ConfigError as error:
+        print(f"The action server can't start: {error}", file=sys.stderr)
+        return 2
     os.environ.setdefault("SANIC_HOST", "127.0.0.1")
     parser = create_argument_parser()
     parser.set_defaults(cors=None)

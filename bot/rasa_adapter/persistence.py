@@ -25,7 +25,7 @@ from urllib.parse import unquote, urlsplit
 
 from sqlalchemy.engine import make_url
 
-from bot.settings import project_home
+from bot.settings import ConfigError, check_service_urls, project_home
 
 LOCK_STORE_CLASS = "bot.rasa_adapter.lock_store.AtomicRedisLockStore"
 
@@ -108,6 +108,10 @@ def endpoint_overrides(
     SQLite default is used so conversations survive a restart even with a bare endpoints file.
     """
     env = os.environ if env is None else env
+    try:
+        check_service_urls(env)
+    except ConfigError as error:
+        raise PersistenceConfigError(str(error)) from error
     found: dict[str, dict[str, Any]] = {}
     tracker_url = env.get("TRACKER_STORE_URL", "").strip()
     if tracker_url:

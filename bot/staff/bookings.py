@@ -269,7 +269,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Stand-alone entry point (`python -m bot.staff.bookings …`) until the main CLI wires it in."""
+    """Stand-alone entry point (`python -m bot.staff.bookings …`); `massagebot` has the same."""
     parser = argparse.ArgumentParser(prog="massagebot", description=__doc__.splitlines()[0])
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)

@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.clinic import faq
 from bot.clinic.db import migrate
-from bot.settings import Settings
+from bot.settings import ConfigError, Settings
 
 
 def _setup(settings: Settings, _args: argparse.Namespace) -> int:
@@ -128,22 +128,20 @@ def build_parser() -> argparse.ArgumentParser:
     shell.add_argument("shell_args", nargs=argparse.REMAINDER)
     shell.set_defaults(handler=_shell)
 
-    try:
-        from bot.clinic.booking import cli as booking_cli
-    except ImportError:
-        pass
-    else:
-        booking_cli.register(commands)
+    from bot.staff import bookings, privacy
 
-    from bot.staff import privacy
-
+    bookings.register(commands)
     privacy.register(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
     try:
         return int(args.handler(settings, args) or 0)
     except faq.FaqImportError as error:

@@ -99,18 +99,25 @@ def rasa_servers(
     action_port: int,
     envs: Sequence[dict[str, str]],
     credentials: Path = ROOT / "credentials.yml",
+    hosts: Sequence[str] | None = None,
+    port: int | None = None,
 ) -> Iterator[list[Server]]:
-    """One Rasa server per environment, started in parallel (loading a model takes a while)."""
+    """One Rasa server per environment, started in parallel (loading a model takes a while).
+
+    Each on a free port of 127.0.0.1, or on `hosts[i]`:`port` — replicas of one service, each at
+    its own address and the same port, as a container platform runs them."""
     endpoints = endpoints_file(folder, action_port)
     servers: list[Server] = []
     with ExitStack() as stack:
-        for env in envs:
-            port = free_port()
-            log = folder / f"rasa-{port}.log"
-            command = rasa_command("run", model, port, endpoints, credentials)
+        for i, env in enumerate(envs):
+            host = hosts[i] if hosts else "127.0.0.1"
+            server_port = port or free_port()
+            log = folder / f"rasa-{host}-{server_port}.log"
+            extra = ["--interface", host]
+            command = rasa_command("run", model, server_port, endpoints, credentials, extra)
             process = spawn(command, env, log, ROOT)
             stack.callback(stop, [process])
-            servers.append(Server(f"http://127.0.0.1:{port}", port, process, log))
+            servers.append(Server(f"http://{host}:{server_port}", server_port, process, log))
         for server in servers:
             try:
                 wait_until_up(f"{server.url}/webhooks/rest/", timeout=420, process=server.process)
