@@ -64,6 +64,7 @@ ALWAYS_FORBIDDEN = (
     "on today",
     "what time on tomorrow",
     "what time on today",
+    "open monday:",  # a list of days run into a sentence ("We're open Monday: 09:00–18:00 …")
     "traceback",
 )
 PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
