@@ -10,7 +10,7 @@ export PYTHONHASHSEED := 0
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 RUN := $(UV) run --frozen
 
-.PHONY: help install setup train retrain run shell test test-fast services lint validate pytest chromium nginx audit bench crossval nlu-report clean
+.PHONY: help install setup train retrain run shell test test-fast services lint validate pytest chromium nginx audit bench crossval nlu-report conversations clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -82,6 +82,10 @@ audit: ## dependency vulnerability report (printed, not fatal; see docs/security
 	-$(UV) tool run pip-audit --progress-spinner off --disable-pip --no-deps \
 		-r <($(UV) export --frozen --no-hashes --no-dev --no-emit-project) \
 		|| echo "pip-audit reported findings (not fatal): review them against docs/security.md"
+
+# CATEGORY=booking,cancel and ID=booking-2ish-first-message (or a prefix: ID='phone-*') filter.
+conversations: train ## the free-text conversation suite against the trained bot (pass rate per category)
+	$(RUN) python -m tests.conversations.runner $(if $(CATEGORY),--category '$(CATEGORY)') $(if $(ID),--id '$(ID)')
 
 bench: train ## benchmark our bot against Rasa's stock `rasa init` bot (slow; prints a table)
 	$(RUN) python -m bench

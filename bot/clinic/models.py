@@ -19,11 +19,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 
+from bot.clinic import clock
 from bot.clinic.db import Base
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    """Now, in UTC; tests can fix it (bot/clinic/clock.py)."""
+    return clock.now()
 
 
 class FaqEntry(Base):

@@ -76,13 +76,16 @@ def test_dirty_held_out_intent_macro_f1(agent) -> None:  # type: ignore[no-untyp
 
 
 def test_stories_pass_with_fail_on_prediction_errors(tmp_path: Path) -> None:
+    # `--e2e`: the stories' typed messages go through the trained NLU (intent and entities
+    # must match), instead of their labels being taken as given.
     # `--stories` takes one path, so every tests/test_*stories.yml goes into one folder.
     stories = tmp_path / "stories"
     stories.mkdir()
     for path in (ROOT / "tests").glob("test_*stories.yml"):
         shutil.copy(path, stories / path.name)
     command = [sys.executable, "-m", "rasa", "test", "core", "--model", str(latest_model())]
-    command += ["--stories", str(stories), "--fail-on-prediction-errors", "--out", str(tmp_path)]
+    command += ["--stories", str(stories), "--e2e", "--fail-on-prediction-errors"]
+    command += ["--out", str(tmp_path)]
     result = subprocess.run(
         command,
         cwd=ROOT,
