@@ -62,8 +62,8 @@ def test_every_conversation_is_typed_by_the_client_first() -> None:
         assert conversation.turns[0].text, f"{conversation.id}: the first turn is typed text"
 
 
-def test_checks_name_real_services_and_clinic_times(clinic: Clinic) -> None:
-    service_ids = {s.id for s in clinic.services}
+def test_checks_name_real_services_and_clinic_times(sample_clinic: Clinic) -> None:
+    service_ids = {s.id for s in sample_clinic.services}
     for conversation in load_suite():
         expected = [conversation.checks.get("booking") or {}]
         expected += list(conversation.checks.get("bookings") or [])
@@ -71,7 +71,7 @@ def test_checks_name_real_services_and_clinic_times(clinic: Clinic) -> None:
             if "service" in item:
                 assert item["service"] in service_ids, (conversation.id, item)
             if "start" in item:
-                assert local_start(clinic, str(item["start"])).tzinfo is not None
+                assert local_start(sample_clinic, str(item["start"])).tzinfo is not None
 
 
 def test_filters_by_category_and_id() -> None:
@@ -194,7 +194,7 @@ def runner_for(bot: ScriptedBot, database_url: str, tmp_path: Path, clinic: Clin
 
 
 def test_a_click_sends_the_payload_of_a_button_the_bot_just_showed(
-    tmp_path: Path, database_url: str, clinic: Clinic
+    tmp_path: Path, database_url: str, sample_clinic: Clinic
 ) -> None:
     (conversation,) = write_suite(
         tmp_path,
@@ -203,7 +203,7 @@ def test_a_click_sends_the_payload_of_a_button_the_bot_just_showed(
         '      - {click: "Book an appointment", must: ["which"]}\n',
     )
     bot = ScriptedBot(reply("Hello", "Book an appointment"), reply("Which treatment?"))
-    result = runner_for(bot, database_url, tmp_path, clinic).run(conversation)
+    result = runner_for(bot, database_url, tmp_path, sample_clinic).run(conversation)
     assert result.passed, report([result])
     assert [text for text, _ in bot.sent] == ["hi", "/book an appointment"]
     assert len({sender for _, sender in bot.sent}) == 1
@@ -211,7 +211,7 @@ def test_a_click_sends_the_payload_of_a_button_the_bot_just_showed(
 
 
 def test_a_click_on_a_button_not_shown_fails_without_sending(
-    tmp_path: Path, database_url: str, clinic: Clinic
+    tmp_path: Path, database_url: str, sample_clinic: Clinic
 ) -> None:
     (conversation,) = write_suite(
         tmp_path,
@@ -221,7 +221,7 @@ def test_a_click_on_a_button_not_shown_fails_without_sending(
         '      - {click: "Book an appointment", must: ["which"]}\n',
     )
     bot = ScriptedBot(reply("Hello", "Book an appointment"), reply("You're welcome"))
-    result = runner_for(bot, database_url, tmp_path, clinic).run(conversation)
+    result = runner_for(bot, database_url, tmp_path, sample_clinic).run(conversation)
     assert not result.passed and result.failure is not None
     assert result.failure.number == 3
     assert "showed a button" in result.failure.problems[0]
@@ -229,7 +229,7 @@ def test_a_click_on_a_button_not_shown_fails_without_sending(
 
 
 def test_an_earlier_button_may_be_clicked_only_with_click_earlier(
-    tmp_path: Path, database_url: str, clinic: Clinic
+    tmp_path: Path, database_url: str, sample_clinic: Clinic
 ) -> None:
     (conversation,) = write_suite(
         tmp_path,
@@ -239,11 +239,11 @@ def test_an_earlier_button_may_be_clicked_only_with_click_earlier(
         '      - {click_earlier: "Book an appointment", must: ["which"]}\n',
     )
     bot = ScriptedBot(reply("Hello", "Book an appointment"), reply("Welcome"), reply("Which?"))
-    assert runner_for(bot, database_url, tmp_path, clinic).run(conversation).passed
+    assert runner_for(bot, database_url, tmp_path, sample_clinic).run(conversation).passed
 
 
 def test_the_first_failing_turn_ends_the_conversation_and_is_reported(
-    tmp_path: Path, database_url: str, clinic: Clinic
+    tmp_path: Path, database_url: str, sample_clinic: Clinic
 ) -> None:
     (conversation,) = write_suite(
         tmp_path,
@@ -252,7 +252,7 @@ def test_the_first_failing_turn_ends_the_conversation_and_is_reported(
         '      - {user: "Jo", must: ["phone"]}\n',
     )
     bot = ScriptedBot(reply("Sorry, I didn't quite get that."), reply("phone?"))
-    result = runner_for(bot, database_url, tmp_path, clinic).run(conversation)
+    result = runner_for(bot, database_url, tmp_path, sample_clinic).run(conversation)
     assert len(bot.sent) == 1
     text = report([result])
     assert "FAIL booking/c" in text and "turn 1 of 2" in text
@@ -261,7 +261,7 @@ def test_the_first_failing_turn_ends_the_conversation_and_is_reported(
 
 
 def test_the_reference_the_bot_gave_can_be_typed_back(
-    tmp_path: Path, database_url: str, clinic: Clinic
+    tmp_path: Path, database_url: str, sample_clinic: Clinic
 ) -> None:
     (conversation,) = write_suite(
         tmp_path,
@@ -270,21 +270,21 @@ def test_the_reference_the_bot_gave_can_be_typed_back(
         '      - {user: "cancel {reference} please", must: ["{reference}"]}\n',
     )
     bot = ScriptedBot(reply("You're booked: MB-7K3Q9P."), reply("Cancel MB-7K3Q9P?"))
-    assert runner_for(bot, database_url, tmp_path, clinic).run(conversation).passed
+    assert runner_for(bot, database_url, tmp_path, sample_clinic).run(conversation).passed
     assert bot.sent[1][0] == "cancel MB-7K3Q9P please"
 
 
-def book_directly(database_url: str, clinic: Clinic, sender: str, start: str) -> str:
-    now = local_start(clinic, "2026-03-10T09:30")
-    outcome = BookingService(clinic, database_url, clock=lambda: now).create(
-        "back-30", local_start(clinic, start), "Siobhan O'Brien", "07400 444555", "", sender
+def book_directly(database_url: str, sample_clinic: Clinic, sender: str, start: str) -> str:
+    now = local_start(sample_clinic, "2026-03-10T09:30")
+    outcome = BookingService(sample_clinic, database_url, clock=lambda: now).create(
+        "back-30", local_start(sample_clinic, start), "Siobhan O'Brien", "07400 444555", "", sender
     )
     assert outcome.booking is not None, outcome.message
     return outcome.booking.reference
 
 
 def test_the_database_checks_find_the_conversations_booking(
-    tmp_path: Path, database_url: str, clinic: Clinic
+    tmp_path: Path, database_url: str, sample_clinic: Clinic
 ) -> None:
     (conversation,) = write_suite(
         tmp_path,
@@ -293,15 +293,16 @@ def test_the_database_checks_find_the_conversations_booking(
         "    booking: {service: back-30, start: '2026-03-13T14:00', name: \"Siobhan O'Brien\","
         " contact: '+447400444555', note: null}\n",
     )
-    runner = SuiteRunner(
-        lambda text, sender: (book_directly(database_url, clinic, sender, "2026-03-13T14:00"),
-                              reply("booked"))[1],
-        database_url, tmp_path / "now.txt", clinic, run_tag="t",
-    )  # fmt: skip
+
+    def books(text: str, sender: str) -> list[dict[str, Any]]:
+        book_directly(database_url, sample_clinic, sender, "2026-03-13T14:00")
+        return reply("booked")
+
+    runner = SuiteRunner(books, database_url, tmp_path / "now.txt", sample_clinic, run_tag="t")
     assert runner.run(conversation).passed
 
     runner.send = lambda text, sender: (
-        book_directly(database_url, clinic, sender, "2026-03-13T15:00"),
+        book_directly(database_url, sample_clinic, sender, "2026-03-13T15:00"),
         reply("booked"),
     )[1]
     result = runner.run(conversation)
@@ -311,7 +312,7 @@ def test_the_database_checks_find_the_conversations_booking(
 
 
 def test_no_booking_fails_when_one_was_made_and_the_diary_starts_empty(
-    tmp_path: Path, database_url: str, clinic: Clinic
+    tmp_path: Path, database_url: str, sample_clinic: Clinic
 ) -> None:
     (conversation,) = write_suite(
         tmp_path,
@@ -321,10 +322,12 @@ def test_no_booking_fails_when_one_was_made_and_the_diary_starts_empty(
         "    given:\n      bookings:\n"
         "        - {service: back-60, start: '2026-03-13T11:00', reference: MB-K7Q2XT}\n",
     )
-    runner = SuiteRunner(ScriptedBot(reply("Call 999")), database_url, tmp_path / "n", clinic)
+    runner = SuiteRunner(
+        ScriptedBot(reply("Call 999")), database_url, tmp_path / "n", sample_clinic
+    )
     assert runner.run(conversation).passed
     runner.send = lambda text, sender: (
-        book_directly(database_url, clinic, sender, "2026-03-13T14:00"),
+        book_directly(database_url, sample_clinic, sender, "2026-03-13T14:00"),
         reply("Call 999"),
     )[1]
     result = runner.run(conversation)
