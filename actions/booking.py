@@ -138,8 +138,11 @@ class ValidateBookingForm(FormValidationAction):
             return {"booking_time": None, "booking_alternatives": None}
         day_slot = tracker.get_slot("booking_day")
         default_day = date.fromisoformat(day_slot) if day_slot else None
-        mentioned = entity_values(tracker, "date_time")
-        answer = " ".join(mentioned) if len(mentioned) > 1 else str(value or "")
+        # The whole message, not the entity the NLU cut out of it: "thursday after work" is
+        # more than "thursday". A time tapped on a button arrives as the value.
+        text = latest_text(tracker)
+        use_text = text and not text.startswith("/") and chosen_start(value) is None
+        answer = text if use_text else str(value or "")
         return await answer_time(
             dispatcher, tracker, BOOKING_TIME, service, answer, default_day,
             previous=time_before_latest_message(tracker, "booking_time"),

@@ -25,6 +25,7 @@ from actions.forms import (
     REQUESTED_SLOT,
     YES_NO,
     FixedQuestion,
+    latest_text,
     person_offer,
     reject_answer,
     wants_to_stop,
@@ -158,6 +159,10 @@ class ValidateRescheduleBookingForm(_ManageFormValidation):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         booking = tracker.get_slot("manage_booking") or {}
+        # The whole message ("friday after work"), unless a time was tapped on a button.
+        text = latest_text(tracker)
+        if text and not text.startswith("/") and chosen_start(value) is None:
+            value = text
         if not booking:
             # "Move MB-… to Friday" before we know whose booking it is: check it afterwards.
             return {"manage_new_time": None, "manage_pending_time": str(value or "") or None}

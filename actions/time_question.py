@@ -63,8 +63,6 @@ def time_before_latest_message(tracker: Tracker, slot: str) -> datetime | None:
     seen_latest = False
     for event in reversed(tracker.events):
         if event.get("event") == "user":
-            if seen_latest:
-                break
             seen_latest = True
         elif seen_latest and event.get("event") == "slot" and event.get("name") == slot:
             return chosen_start(event.get("value"))

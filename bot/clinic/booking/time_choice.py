@@ -245,8 +245,9 @@ class _Chooser:
                     break
             if not free:
                 return self.refuse("full", wording.nothing_free(days_text, window_text), aim)
-        offer = wording.free_times_offer(days_text, window_text)
-        return WindowChosen(wanted, short_list(free), offer)
+        offered = short_list(free)
+        offer = wording.free_times_offer(days_text, window_text, len(offered))
+        return WindowChosen(wanted, offered, offer)
 
     def earliest(self, wanted: WantedTime) -> TimeChoice:
         if self.probe is None:

@@ -292,7 +292,7 @@ _PARTS: tuple[tuple[str, tuple[str, str]], ...] = (
     (r"first thing(?: in the morning)?|as early as possible in the day", ("first", "first+1")),
     (r"early morning", ("06:00", "10:00")),
     (r"(?:late|mid)[\s-]?morning", ("10:00", "12:00")),
-    (r"(?:in the )?morning|am", ("06:00", "12:00")),
+    (r"(?:in the )?morning|(?<!\bi\s)am", ("06:00", "12:00")),
     (r"after lunch(?:time)?", ("14:00", "22:00")),
     (r"lunchtime|lunch", ("12:00", "14:00")),
     (r"early afternoon", ("12:00", "14:00")),
@@ -595,8 +595,7 @@ class _Reader:
             match = pattern.search(phrase)
             if not match:
                 continue
-            groups = [g for g in match.groups()]
-            clocks = _clocks_in(groups)
+            clocks = _clocks_in(list(match.groups()))
             if not clocks:
                 continue
             if kind == "between" and len(clocks) == 2:
@@ -638,7 +637,7 @@ class _Reader:
             if found.clock is not None:
                 # "9 in the morning", "friday afternoon at 2": the part settles am or pm.
                 if not found.clock.explicit and 1 <= found.clock.hour <= 11:
-                    if start >= "12:00":
+                    if start[0].isdigit() and start >= "12:00":
                         found.clock = _Clock(found.clock.hour + 12, found.clock.minute, True)
                     else:
                         found.clock = replace(found.clock, explicit=True)

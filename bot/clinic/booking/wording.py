@@ -98,10 +98,10 @@ def what_time_on(day: date, today: date, hours: tuple[time, time] | None) -> str
     return text
 
 
-def free_times_offer(days: str, window: str) -> str:
+def free_times_offer(days: str, window: str, count: int = 2) -> str:
     """The line before a short list of free times for a vague answer ("thursday after work")."""
-    where = " ".join(part for part in (days, window) if part)
-    return f"These times are free {where}." if where else "These times are free."
+    where = "".join(f" {part}" for part in (days, window) if part)
+    return ("This time is free" if count == 1 else "These times are free") + where + "."
 
 
 EARLIEST_OFFER = "Here are the earliest times I can offer."
