@@ -214,7 +214,8 @@ class _Chooser:
         window = wanted.window
         days_text = wording.describe_days(wanted.first_day, wanted.last_day, self.today)
         window_text = self._describe_window(wanted)
-        aim = local_time(wanted.first_day, window.start if window else time(10, 0), self.tz)
+        aim_at = window.start if window else wanted.at or time(10, 0)
+        aim = local_time(wanted.first_day, aim_at, self.tz)
         if not days:
             return self.refuse(
                 "past", wording.already_passed(wording.describe_day(wanted.last_day, self.today))
@@ -239,8 +240,11 @@ class _Chooser:
                 if day > last_bookable or not self.clinic.hours_on(day):
                     continue
                 for start in self.availability.free_slots(self.probe, day, self.exclude):
-                    if window is None or window.holds(start.time()):
-                        free.append(start)
+                    if window is not None and not window.holds(start.time()):
+                        continue
+                    if wanted.at is not None and start.time() != wanted.at:
+                        continue  # "any day next week at 3"
+                    free.append(start)
                 if wanted.is_range and len({t.date() for t in free}) >= SHORT_LIST:
                     break
             if not free:
@@ -270,6 +274,8 @@ class _Chooser:
         return TimeRefused(code, reason, tuple(nearest))
 
     def _describe_window(self, wanted: WantedTime) -> str:
+        if wanted.at is not None:
+            return f"at {wording.describe_time(wanted.at)}"
         if wanted.window is None:
             return ""
         assert wanted.first_day is not None and wanted.last_day is not None

@@ -309,9 +309,7 @@ _PART_PATTERNS = tuple((re.compile(r"\b(?:" + p + r")\b"), w) for p, w in _PARTS
 
 _DAY_AFTER_TOMORROW = re.compile(r"\b(?:the\s+)?day\s+after\s+tomorrow\b")
 _TOMORROW = re.compile(r"\btomorrow\b")
-_TODAY = re.compile(
-    r"\b(?:later\s+)?today\b|\btonight\b|\bthis\s+(?:morning|afternoon|evening)\b"
-)
+_TODAY = re.compile(r"\b(?:later\s+)?today\b|\btonight\b|\bthis\s+(?:morning|afternoon|evening)\b")
 _YESTERDAY = re.compile(r"\byesterday\b")
 _THIS_TIME = re.compile(r"\b(?:this|same)\s+time\s+(tomorrow|next\s+week)\b")
 _WEEKS_TODAY = re.compile(

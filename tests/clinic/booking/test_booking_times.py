@@ -230,3 +230,12 @@ def test_short_list_spreads_the_offer() -> None:
     assert [t.strftime("%H:%M") for t in short_list(day)] == ["09:00", "10:00", "11:00"]
     days = [t + timedelta(days=d) for d in range(4) for t in day[:2]]
     assert [t.day for t in short_list(days)] == [21, 22, 23]
+
+
+def test_a_time_on_any_day_of_a_range(clinic: Clinic, availability: Availability) -> None:
+    choice = choose(clinic, availability, "any day next week at 3")
+    assert isinstance(choice, WindowChosen)
+    assert [t.strftime("%a %H:%M") for t in choice.free_times] == [
+        "Mon 15:00", "Tue 15:00", "Wed 15:00",
+    ]  # fmt: skip
+    assert choice.offer.endswith("November at 15:00.")
