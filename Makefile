@@ -10,7 +10,7 @@ export PYTHONHASHSEED := 0
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 RUN := $(UV) run --frozen
 
-.PHONY: help install setup train retrain run shell test test-fast services lint validate pytest chromium nginx audit bench crossval nlu-report conversations clean
+.PHONY: help install setup train retrain run shell test test-fast services lint validate pytest chromium nginx audit bench crossval nlu-report conversations clean bench-dates
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -89,6 +89,9 @@ conversations: train ## the free-text conversation suite against the trained bot
 
 bench: train ## benchmark our bot against Rasa's stock `rasa init` bot (slow; prints a table)
 	$(RUN) python -m bench
+
+bench-dates: install ## our time reader against ctparse and Recognizers-Text on the labelled phrasings
+	$(RUN) python -m bench.dates
 
 crossval: setup ## 5-fold cross-validation of NLU configs (slow; table in results/crossval/table.md)
 	$(RUN) python -m tests.nlu.crossval

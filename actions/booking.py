@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -23,33 +23,34 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions import form_helpers
+from actions import context
 from actions.context import clinic, latest_triage
-from actions.form_helpers import (
+from actions.forms import (
     BOOKING_SLOTS,
     PERSON_BUTTON,
     REQUESTED_SLOT,
     YES_NO,
+    FixedQuestion,
+    entity_values,
+    intent_name,
+    latest_text,
+    person_offer,
+    reject_answer,
+    wants_to_stop,
+)
+from actions.time_question import (
     TimeSlots,
-    _Ask,
-    _availability,
-    _booking_service,
-    _deliver_soon,
-    _entity_values,
-    _failure,
-    _from_iso,
-    _intent,
-    _is_stop,
-    _person_offer,
-    _slot_button,
-    _text,
-    _time_answer,
+    answer_time,
+    offered_times,
+    slot_button,
+    time_before_latest_message,
 )
 from bot.clinic import advice
+from bot.clinic.booking import wording
 from bot.clinic.booking.catalog import match_services
 from bot.clinic.booking.config import BookingConfig
 from bot.clinic.booking.contact import validate_contact, validate_name
-from bot.clinic.booking.wording import describe_day, describe_start, describe_time
+from bot.clinic.booking.time_choice import chosen_start, earliest_free_times
 from bot.clinic.facts import Clinic, Service
 
 logger = logging.getLogger(__name__)
@@ -96,10 +97,10 @@ class ValidateBookingForm(FormValidationAction):
         # time it means "none of those" and at the note "nothing to add" (see the validators).
         declined = (
             requested in {"booking_service", "client_name", "client_contact"}
-            and _intent(tracker) == "deny"
-            and len(_text(tracker).split()) <= 3
+            and intent_name(tracker) == "deny"
+            and len(latest_text(tracker).split()) <= 3
         )
-        if requested and (_is_stop(tracker) or declined):
+        if requested and (wants_to_stop(tracker) or declined):
             return [
                 *(SlotSet(slot, None) for slot in BOOKING_SLOTS),
                 SlotSet("booking_stopped", "client"),
@@ -112,7 +113,7 @@ class ValidateBookingForm(FormValidationAction):
     ) -> dict[str, Any]:
         clinic_ = clinic()
         found = match_services(
-            clinic_, str(value or ""), *_entity_values(tracker, "massage_type"), _text(tracker)
+            clinic_, str(value or ""), *entity_values(tracker, "massage_type"), latest_text(tracker)
         )
         if len(found) == 1:
             return {
@@ -122,7 +123,7 @@ class ValidateBookingForm(FormValidationAction):
             }
         if found:
             return {"booking_service": None, "booking_service_options": [s.id for s in found]}
-        return _failure(
+        return reject_answer(
             dispatcher, tracker, "booking_service",
             "Sorry, that isn't one of the treatments I can book.",
             "booking_failures", "booking_stopped", {"booking_service_options": None},
@@ -133,15 +134,20 @@ class ValidateBookingForm(FormValidationAction):
     ) -> dict[str, Any]:
         clinic_ = clinic()
         service = clinic_.service(str(tracker.get_slot("booking_service") or ""))
-        if _intent(tracker) == "deny" and _from_iso(value) is None:
+        if intent_name(tracker) == "deny" and chosen_start(value) is None:
             return {"booking_time": None, "booking_alternatives": None}
         day_slot = tracker.get_slot("booking_day")
         default_day = date.fromisoformat(day_slot) if day_slot else None
-        mentioned = _entity_values(tracker, "date_time")
-        text = " ".join(mentioned) if len(mentioned) > 1 else str(value or "")
-        return await _time_answer(
-            dispatcher, tracker, BOOKING_TIME, clinic_, service, value, text, default_day
-        )
+        # The whole message, not the entity the NLU cut out of it: "thursday after work" is
+        # more than "thursday". A time tapped on a button arrives as the value.
+        text = latest_text(tracker)
+        use_text = text and not text.startswith("/") and chosen_start(value) is None
+        answer = text if use_text else str(value or "")
+        return await answer_time(
+            dispatcher, tracker, BOOKING_TIME, service, answer, default_day,
+            previous=time_before_latest_message(tracker, "booking_time"),
+            asked=tracker.get_slot(REQUESTED_SLOT) == "booking_time",
+        )  # fmt: skip
 
     async def validate_client_name(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -149,7 +155,7 @@ class ValidateBookingForm(FormValidationAction):
         checked = validate_name(str(value or ""))
         if checked.ok:
             return {"client_name": checked.value, "booking_failures": 0}
-        return _failure(
+        return reject_answer(
             dispatcher, tracker, "client_name", checked.reason, "booking_failures",
             "booking_stopped",
         )  # fmt: skip
@@ -160,7 +166,7 @@ class ValidateBookingForm(FormValidationAction):
         checked = validate_contact(str(value or ""), clinic().region)
         if checked.ok:
             return {"client_contact": checked.value, "booking_failures": 0}
-        return _failure(
+        return reject_answer(
             dispatcher, tracker, "client_contact", checked.reason, "booking_failures",
             "booking_stopped",
         )  # fmt: skip
@@ -169,7 +175,7 @@ class ValidateBookingForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         text = str(value or "").strip()
-        if _intent(tracker) == "deny" or not text or _NO_NOTE.match(text):
+        if intent_name(tracker) == "deny" or not text or _NO_NOTE.match(text):
             return {"booking_note": NO_NOTE}
         if _YES_ONLY.match(text):
             dispatcher.utter_message(text="Sure — what would you like the therapist to know?")
@@ -198,7 +204,7 @@ class ActionAskBookingService(Action):
         text = "Which one would you like?" if options else "Which treatment would you like?"
         buttons = [_service_button(s, clinic_) for s in options or clinic_.services]
         dispatcher.utter_message(
-            text=text, buttons=buttons + _person_offer(tracker, "booking_failures")
+            text=text, buttons=buttons + person_offer(tracker, "booking_failures")
         )
         return []
 
@@ -211,47 +217,43 @@ class ActionAskBookingTime(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         clinic_ = clinic()
-        today = form_helpers.current_time().astimezone(clinic_.timezone).date()
-        times = [t for t in map(_from_iso, tracker.get_slot("booking_alternatives") or []) if t]
+        now = context.current_time()
+        today = now.astimezone(clinic_.timezone).date()
+        times = offered_times(tracker, "booking_alternatives")
         day = tracker.get_slot("booking_day")
         if day:
-            hours = clinic_.hours_on(date.fromisoformat(day))
-            text = f"What time on {describe_day(date.fromisoformat(day), today)} would suit you?"
-            if hours:
-                text += f" We're open {describe_time(hours[0])}–{describe_time(hours[1])}."
+            held = date.fromisoformat(day)
+            text = wording.what_time_on(held, today, clinic_.hours_on(held))
         elif times:
-            text = "The nearest free times are below — or tell me another day and time."
+            text = wording.CHOOSE_OR_SAY
         else:
-            text = 'When would you like to come in? You can say something like "Friday at 3pm".'
+            text = wording.WHEN_WOULD_YOU_LIKE
             service = clinic_.service(str(tracker.get_slot("booking_service") or ""))
             if service is not None:
                 try:
-                    earliest = form_helpers.current_time() + timedelta(
-                        minutes=clinic_.booking.min_notice_minutes
-                    )
                     times = await asyncio.to_thread(
-                        _availability().nearest_free_slots, service, earliest, 3
+                        earliest_free_times, clinic_, context.availability(), service, now
                     )
                 except SQLAlchemyError:
                     logger.exception("availability lookup failed")
                     times = []
                 if times:
                     text += " The earliest free times are:"
-        buttons = [_slot_button(t, today) for t in times[:3]]
+        buttons = [slot_button(t, today) for t in times[:3]]
         dispatcher.utter_message(
-            text=text, buttons=buttons + _person_offer(tracker, "booking_failures")
+            text=text, buttons=buttons + person_offer(tracker, "booking_failures")
         )
         return []
 
 
-class ActionAskClientName(_Ask):
+class ActionAskClientName(FixedQuestion):
     question = "What name should I put the booking under?"
 
     def name(self) -> str:
         return "action_ask_client_name"
 
 
-class ActionAskClientContact(_Ask):
+class ActionAskClientContact(FixedQuestion):
     question = (
         "What's the best phone number or e-mail address to reach you on? "
         "We'll only use it for this booking."
@@ -261,7 +263,7 @@ class ActionAskClientContact(_Ask):
         return "action_ask_client_contact"
 
 
-class ActionAskBookingNote(_Ask):
+class ActionAskBookingNote(FixedQuestion):
     question = (
         "Is there anything the therapist should know — for example which part of your back hurts?"
     )
@@ -280,15 +282,15 @@ class ActionAskBookingConfirmed(Action):
     ) -> list[EventType]:
         clinic_ = clinic()
         service = clinic_.service(str(tracker.get_slot("booking_service") or ""))
-        start = _from_iso(tracker.get_slot("booking_time"))
+        start = chosen_start(tracker.get_slot("booking_time"))
         if service is None or start is None:  # can't happen once the form has both
             dispatcher.utter_message(text="Shall I book it?", buttons=YES_NO)
             return []
-        today = form_helpers.current_time().astimezone(clinic_.timezone).date()
+        today = context.current_time().astimezone(clinic_.timezone).date()
         lines = [
             "Here's your booking:",
             f"• {_service_button(service, clinic_)['title']}",
-            f"• {describe_start(start.astimezone(clinic_.timezone), today)}",
+            f"• {wording.describe_start(start.astimezone(clinic_.timezone), today)}",
             f"• Name: {tracker.get_slot('client_name')}",
             f"• Contact: {tracker.get_slot('client_contact')}",
         ]
@@ -333,12 +335,12 @@ class ActionSubmitBooking(Action):
             )
             return reset
 
-        start = _from_iso(tracker.get_slot("booking_time"))
+        start = chosen_start(tracker.get_slot("booking_time"))
         assert start is not None
         config = BookingConfig.from_env()
         try:
             outcome = await asyncio.to_thread(
-                _booking_service().create,
+                context.booking_service().create,
                 str(tracker.get_slot("booking_service")),
                 start,
                 str(tracker.get_slot("client_name")),
@@ -352,18 +354,19 @@ class ActionSubmitBooking(Action):
             logger.exception("could not store a booking")
             dispatcher.utter_message(text=advice.unavailable(clinic_))
             return reset
-        today = form_helpers.current_time().astimezone(clinic_.timezone).date()
+        today = context.current_time().astimezone(clinic_.timezone).date()
         if outcome.ok and outcome.booking is not None:
             booking = outcome.booking
+            when = wording.on_start(booking.start, today)
             text = (
-                f"You're booked in: {booking.service_name} on "
-                f"{describe_start(booking.start, today)}. Your reference is {booking.reference} — "
+                f"You're booked in: {booking.service_name} {when}. "
+                f"Your reference is {booking.reference} — "
                 "please keep it: with your phone number or e-mail it lets you change or cancel."
             )
             if booking.status == "pending":
                 text += " The clinic will confirm your appointment shortly."
             dispatcher.utter_message(text=text)
-            _deliver_soon(config)
+            context.deliver_soon(config)
             return [*reset, SlotSet("booking_reference", booking.reference)]
         if outcome.code in {"taken", "unavailable"}:
             # Someone else got there first (or the time stopped being bookable): pick again,

@@ -12,16 +12,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions import form_helpers
+from actions import context
 from actions.context import clinic, settings
-from actions.form_helpers import (
-    BOOKING_SLOTS,
-    MANAGE_SLOTS,
-    REQUESTED_SLOT,
-    _deliver_soon,
-    _intent,
-    _is_stop,
-)
+from actions.forms import BOOKING_SLOTS, MANAGE_SLOTS, REQUESTED_SLOT, intent_name, wants_to_stop
 from bot.clinic.booking.config import BookingConfig
 from bot.clinic.booking.contact import validate_contact
 from bot.clinic.handoff import HandoffService, clinic_is_open
@@ -62,14 +55,14 @@ class ValidateHandoffForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> list[str]:
-        if clinic_is_open(clinic(), form_helpers.current_time()) or _known_contact(tracker):
+        if clinic_is_open(clinic(), context.current_time()) or _known_contact(tracker):
             return []
         return ["handoff_contact"]
 
     async def validate_handoff_contact(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        if _is_stop(tracker):
+        if wants_to_stop(tracker):
             return {"handoff_contact": None, "handoff_declined": True, REQUESTED_SLOT: None}
         checked = validate_contact(str(value or ""), clinic().region)
         if checked.ok:
@@ -117,7 +110,7 @@ class ActionHumanHandoff(Action):
             return reset
         config = BookingConfig.from_env()
         service = HandoffService(
-            clinic_, settings().database_url, config, clock=form_helpers.current_time
+            clinic_, settings().database_url, config, clock=context.current_time
         )
         try:
             outcome = await asyncio.to_thread(
@@ -125,7 +118,7 @@ class ActionHumanHandoff(Action):
                 tracker.sender_id,
                 _transcript(tracker),
                 _known_contact(tracker),
-                _intent(tracker) or None,
+                intent_name(tracker) or None,
             )
         except SQLAlchemyError:
             logger.exception("could not record a hand-off request")
@@ -135,7 +128,7 @@ class ActionHumanHandoff(Action):
             )
             return reset
         dispatcher.utter_message(text=outcome.message)
-        _deliver_soon(config)
+        context.deliver_soon(config)
         if outcome.clinic_open:
             return [*reset, ConversationPaused()]
         return reset

@@ -17,29 +17,26 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions import form_helpers
+from actions import context
 from actions.context import clinic
-from actions.form_helpers import (
+from actions.forms import (
     MANAGE_SLOTS,
     PERSON_BUTTON,
     REQUESTED_SLOT,
     YES_NO,
-    TimeSlots,
-    _Ask,
-    _booking_service,
-    _deliver_soon,
-    _failure,
-    _from_iso,
-    _is_stop,
-    _person_offer,
-    _slot_button,
-    _time_answer,
+    FixedQuestion,
+    latest_text,
+    person_offer,
+    reject_answer,
+    wants_to_stop,
 )
+from actions.time_question import TimeSlots, answer_time, offered_times, slot_button
 from bot.clinic import advice
 from bot.clinic.booking.config import BookingConfig
 from bot.clinic.booking.contact import validate_contact
 from bot.clinic.booking.service import normalise_reference
-from bot.clinic.booking.wording import describe_start
+from bot.clinic.booking.time_choice import chosen_start
+from bot.clinic.booking.wording import describe_start, on_start
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +58,7 @@ class _ManageFormValidation(FormValidationAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        if tracker.get_slot(REQUESTED_SLOT) and _is_stop(tracker):
+        if tracker.get_slot(REQUESTED_SLOT) and wants_to_stop(tracker):
             return [
                 *(SlotSet(slot, None) for slot in MANAGE_SLOTS),
                 SlotSet("manage_stopped", "client"),
@@ -74,7 +71,7 @@ class _ManageFormValidation(FormValidationAction):
     ) -> dict[str, Any]:
         reference = normalise_reference(str(value or ""))
         if reference is None:
-            return _failure(
+            return reject_answer(
                 dispatcher, tracker, "manage_reference",
                 "That doesn't look like a booking reference — they look like MB-7K3Q9P.",
                 "manage_failures", "manage_stopped",
@@ -87,14 +84,14 @@ class _ManageFormValidation(FormValidationAction):
         clinic_ = clinic()
         checked = validate_contact(str(value or ""), clinic_.region)
         if not checked.ok:
-            return _failure(
+            return reject_answer(
                 dispatcher, tracker, "manage_contact", checked.reason, "manage_failures",
                 "manage_stopped",
             )  # fmt: skip
         reference = str(tracker.get_slot("manage_reference") or "")
         try:
             outcome = await asyncio.to_thread(
-                _booking_service().lookup, reference, str(checked.value)
+                context.booking_service().lookup, reference, str(checked.value)
             )
         except SQLAlchemyError:
             logger.exception("booking lookup failed")
@@ -102,11 +99,11 @@ class _ManageFormValidation(FormValidationAction):
             return {"manage_contact": None, "manage_stopped": "error", REQUESTED_SLOT: None}
         booking = outcome.booking
         if booking is None:
-            return _failure(
+            return reject_answer(
                 dispatcher, tracker, "manage_contact", outcome.message, "manage_failures",
                 "manage_stopped", {"manage_reference": None},
             )  # fmt: skip
-        if booking.status == "cancelled" or booking.start <= form_helpers.current_time():
+        if booking.status == "cancelled" or booking.start <= context.current_time():
             dispatcher.utter_message(
                 text="That booking has already been cancelled."
                 if booking.status == "cancelled"
@@ -141,10 +138,10 @@ async def _new_time(
     dispatcher: CollectingDispatcher, tracker: Tracker, booking: dict[str, Any], value: Any
 ) -> dict[str, Any]:
     """Check a new time for `booking`, whose own slot doesn't count as taken."""
-    clinic_ = clinic()
-    service = clinic_.service(str(booking.get("service_id")))
-    return await _time_answer(
-        dispatcher, tracker, NEW_TIME, clinic_, service, value, str(value or ""),
+    service = clinic().service(str(booking.get("service_id")))
+    return await answer_time(
+        dispatcher, tracker, NEW_TIME, service, value,
+        previous=chosen_start(booking.get("start")),  # "same time next week"
         exclude_booking_id=booking.get("id"),
     )  # fmt: skip
 
@@ -162,13 +159,17 @@ class ValidateRescheduleBookingForm(_ManageFormValidation):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         booking = tracker.get_slot("manage_booking") or {}
+        # The whole message ("friday after work"), unless a time was tapped on a button.
+        text = latest_text(tracker)
+        if text and not text.startswith("/") and chosen_start(value) is None:
+            value = text
         if not booking:
             # "Move MB-… to Friday" before we know whose booking it is: check it afterwards.
             return {"manage_new_time": None, "manage_pending_time": str(value or "") or None}
         return await _new_time(dispatcher, tracker, booking, value)
 
 
-class ActionAskManageReference(_Ask):
+class ActionAskManageReference(FixedQuestion):
     question = "What's your booking reference? It looks like MB-7K3Q9P."
     counter = "manage_failures"
 
@@ -176,7 +177,7 @@ class ActionAskManageReference(_Ask):
         return "action_ask_manage_reference"
 
 
-class ActionAskManageContact(_Ask):
+class ActionAskManageContact(FixedQuestion):
     question = "And the phone number or e-mail address you booked with?"
     counter = "manage_failures"
 
@@ -192,22 +193,22 @@ class ActionAskManageNewTime(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         clinic_ = clinic()
-        today = form_helpers.current_time().astimezone(clinic_.timezone).date()
-        times = [t for t in map(_from_iso, tracker.get_slot("manage_alternatives") or []) if t]
+        today = context.current_time().astimezone(clinic_.timezone).date()
+        times = offered_times(tracker, "manage_alternatives")
         booking = tracker.get_slot("manage_booking") or {}
-        current = _from_iso(booking.get("start"))
+        current = chosen_start(booking.get("start"))
         text = "What day and time would you like instead?"
         if current is not None:
             text = (
-                f"I've found your {booking.get('service_name')} on "
-                f"{describe_start(current.astimezone(clinic_.timezone), today)}. {text}"
+                f"I've found your {booking.get('service_name')} "
+                f"{on_start(current.astimezone(clinic_.timezone), today)}. {text}"
             )
         if times:
             text += " These times are free:"
         dispatcher.utter_message(
             text=text,
-            buttons=[_slot_button(t, today) for t in times[:3]]
-            + _person_offer(tracker, "manage_failures"),
+            buttons=[slot_button(t, today) for t in times[:3]]
+            + person_offer(tracker, "manage_failures"),
         )
         return []
 
@@ -220,20 +221,20 @@ class ActionAskManageConfirmed(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         clinic_ = clinic()
-        today = form_helpers.current_time().astimezone(clinic_.timezone).date()
+        today = context.current_time().astimezone(clinic_.timezone).date()
         booking = tracker.get_slot("manage_booking") or {}
-        current = _from_iso(booking.get("start"))
-        when = describe_start(current.astimezone(clinic_.timezone), today) if current else ""
-        new = _from_iso(tracker.get_slot("manage_new_time"))
+        current = chosen_start(booking.get("start"))
+        local = current.astimezone(clinic_.timezone) if current else None
+        new = chosen_start(tracker.get_slot("manage_new_time"))
         if (tracker.active_loop or {}).get("name") == "reschedule_booking_form" and new:
+            when = describe_start(local, today) if local else ""
             text = (
                 f"Move your {booking.get('service_name')} ({booking.get('reference')}) from "
                 f"{when} to {describe_start(new.astimezone(clinic_.timezone), today)}?"
             )
         else:
-            text = (
-                f"Cancel your {booking.get('service_name')} on {when} ({booking.get('reference')})?"
-            )
+            when = f" {on_start(local, today)}" if local else ""
+            text = f"Cancel your {booking.get('service_name')}{when} ({booking.get('reference')})?"
         dispatcher.utter_message(text=text, buttons=YES_NO)
         return []
 
@@ -274,7 +275,7 @@ class ActionSubmitCancel(_ManageSubmit):
         clinic_ = clinic()
         try:
             outcome = await asyncio.to_thread(
-                _booking_service().cancel,
+                context.booking_service().cancel,
                 str(tracker.get_slot("manage_reference")),
                 str(tracker.get_slot("manage_contact")),
             )
@@ -283,13 +284,13 @@ class ActionSubmitCancel(_ManageSubmit):
             dispatcher.utter_message(text=advice.unavailable(clinic_))
             return self.reset()
         if outcome.ok and outcome.booking is not None:
-            today = form_helpers.current_time().astimezone(clinic_.timezone).date()
+            today = context.current_time().astimezone(clinic_.timezone).date()
             dispatcher.utter_message(
-                text=f"Done — your {outcome.booking.service_name} on "
-                f"{describe_start(outcome.booking.start, today)} ({outcome.booking.reference}) "
+                text=f"Done — your {outcome.booking.service_name} "
+                f"{on_start(outcome.booking.start, today)} ({outcome.booking.reference}) "
                 "is cancelled."
             )
-            _deliver_soon(BookingConfig.from_env())
+            context.deliver_soon(BookingConfig.from_env())
         else:
             dispatcher.utter_message(text=outcome.message)
         return self.reset()
@@ -305,11 +306,11 @@ class ActionSubmitReschedule(_ManageSubmit):
         if self._ended_early(dispatcher, tracker):
             return self.reset()
         clinic_ = clinic()
-        new = _from_iso(tracker.get_slot("manage_new_time"))
+        new = chosen_start(tracker.get_slot("manage_new_time"))
         assert new is not None
         try:
             outcome = await asyncio.to_thread(
-                _booking_service().reschedule,
+                context.booking_service().reschedule,
                 str(tracker.get_slot("manage_reference")),
                 str(tracker.get_slot("manage_contact")),
                 new,
@@ -318,14 +319,14 @@ class ActionSubmitReschedule(_ManageSubmit):
             logger.exception("could not reschedule a booking")
             dispatcher.utter_message(text=advice.unavailable(clinic_))
             return self.reset()
-        today = form_helpers.current_time().astimezone(clinic_.timezone).date()
+        today = context.current_time().astimezone(clinic_.timezone).date()
         if outcome.ok and outcome.booking is not None:
             dispatcher.utter_message(
-                text=f"Done — your {outcome.booking.service_name} is now on "
-                f"{describe_start(outcome.booking.start, today)}. Your reference stays "
+                text=f"Done — your {outcome.booking.service_name} is now "
+                f"{on_start(outcome.booking.start, today)}. Your reference stays "
                 f"{outcome.booking.reference}. The clinic will confirm the new time shortly."
             )
-            _deliver_soon(BookingConfig.from_env())
+            context.deliver_soon(BookingConfig.from_env())
             return self.reset()
         if outcome.code in {"taken", "unavailable"}:
             dispatcher.utter_message(text=outcome.message)

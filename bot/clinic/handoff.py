@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 
 from bot.clinic.booking.config import HANDOFF_TARGET, BookingConfig
 from bot.clinic.booking.contact import validate_contact
-from bot.clinic.booking.when import clinic_open_at, next_opening
+from bot.clinic.booking.rules import clinic_open_at, next_opening
 from bot.clinic.booking.wording import describe_start
 from bot.clinic.db import session_scope
 from bot.clinic.facts import Clinic

@@ -12,7 +12,7 @@ from rasa_sdk.events import ConversationPaused, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
-import actions.form_helpers as form_helpers
+from actions import context
 from actions.booking import (
     ActionAskBookingTime,
     ActionAskClientName,
@@ -49,8 +49,8 @@ def booking_env(
     monkeypatch.setenv("CLINIC_FILE", str(clinic_file))
     for name in ("BOOKING_ADAPTER", "BOOKING_WEBHOOK_URL", "HANDOFF_WEBHOOK_URL"):
         monkeypatch.delenv(name, raising=False)
-    # Every action module reads the clock through `form_helpers`, so one patch covers them all.
-    monkeypatch.setattr(form_helpers, "current_time", clock)
+    # Every action module reads the clock through `context`, so one patch covers them all.
+    monkeypatch.setattr(context, "current_time", clock)
 
 
 def tracker(
@@ -133,7 +133,7 @@ async def test_closed_day_gets_the_reason_then_free_times_as_buttons(
         ask, tracker(slots={**values, "booking_service": "back-30"}), DOMAIN
     )
     [message] = ask.messages
-    assert "nearest free times" in message["text"]
+    assert message["text"] == "Would one of these suit you? Or tell me another day and time."
     payloads = [b["payload"] for b in message["buttons"]]
     assert payloads[0].startswith('/inform{"date_time": "2025-11-2')
     assert len(payloads) == 3  # no person offer yet
@@ -159,6 +159,84 @@ async def test_a_day_alone_asks_for_the_time_that_day(dispatcher: CollectingDisp
         slots={"booking_service": "back-30", "booking_day": "2025-11-21"},
     )  # fmt: skip
     assert then["booking_time"] == FRIDAY_3PM.isoformat() and then["booking_day"] is None
+
+
+async def test_after_work_offers_evening_times_without_counting_a_failure(
+    dispatcher: CollectingDispatcher,
+) -> None:
+    values = await validate(
+        ValidateBookingForm(), dispatcher, text="thursday after work",
+        candidates={"booking_time": "thursday after work"}, requested="booking_time",
+        slots={"booking_service": "back-30", "booking_failures": 1},
+    )  # fmt: skip
+    assert values["booking_time"] is None and "booking_failures" not in values
+    assert dispatcher.messages[0]["text"] == "These times are free tomorrow after 17:00."
+    assert values["booking_alternatives"] == [
+        local(2025, 11, 20, 17, 0).isoformat(), local(2025, 11, 20, 17, 15).isoformat(),
+        local(2025, 11, 20, 17, 30).isoformat(),
+    ]  # fmt: skip
+    ask = CollectingDispatcher()
+    await ActionAskBookingTime().run(ask, tracker(slots={**values}), DOMAIN)
+    titles = [b["title"] for b in ask.messages[0]["buttons"]]
+    assert titles == ["tomorrow at 17:00", "tomorrow at 17:15", "tomorrow at 17:30"]
+
+
+async def test_the_first_message_keeps_service_and_time(dispatcher: CollectingDispatcher) -> None:
+    values = await validate(
+        ValidateBookingForm(), dispatcher,
+        text="can i book a 30 min back massage tomorrow 2ish", intent="schedule_appointment",
+        entities=[{"entity": "massage_type", "value": "back"},
+                  {"entity": "date_time", "value": "tomorrow 2ish"}],
+        candidates={"booking_service": "back", "booking_time": "tomorrow 2ish"},
+    )  # fmt: skip
+    assert values["booking_service"] == "back-30"
+    assert values["booking_time"] == local(2025, 11, 20, 14, 0).isoformat()
+
+
+async def test_a_phone_number_does_not_wipe_the_chosen_time(
+    dispatcher: CollectingDispatcher,
+) -> None:
+    # The NLU saw a date in "0044 7400 654321" at the contact question: the time stays.
+    chosen = FRIDAY_3PM.isoformat()
+    state = tracker(
+        text="0044 7400 654321", requested="client_contact",
+        slots={"booking_service": "back-30", "booking_time": chosen},
+        candidates={"booking_time": "0044 7400 654321", "client_contact": "0044 7400 654321"},
+    )  # fmt: skip
+    state.events[:0] = [
+        {"event": "user", "text": "book a back massage friday at 3"},
+        {"event": "slot", "name": "booking_time", "value": chosen},
+        {"event": "user", "text": "Jo Bloggs"},  # a turn in between
+        {"event": "slot", "name": "client_name", "value": "Jo Bloggs"},
+    ]
+    values = slot_values(await ValidateBookingForm().run(dispatcher, state, DOMAIN))
+    assert values["booking_time"] == chosen
+    assert values["client_contact"] == "+447400654321"
+    assert dispatcher.messages == []
+
+
+async def test_asap_offers_the_earliest_times(dispatcher: CollectingDispatcher) -> None:
+    values = await validate(
+        ValidateBookingForm(), dispatcher, text="asap", candidates={"booking_time": "asap"},
+        requested="booking_time", slots={"booking_service": "back-30"},
+    )  # fmt: skip
+    assert dispatcher.messages[0]["text"] == "Here are the earliest times I can offer."
+    assert values["booking_alternatives"][0] == local(2025, 11, 19, 12, 0).isoformat()
+    assert "booking_failures" not in values
+
+
+async def test_days_read_in_a_sentence(dispatcher: CollectingDispatcher) -> None:
+    ask = CollectingDispatcher()
+    await ActionAskBookingTime().run(
+        ask, tracker(slots={"booking_service": "back-30", "booking_day": "2025-11-20"}), DOMAIN
+    )
+    assert ask.messages[0]["text"].startswith("What time tomorrow would suit you?")
+    tomorrow = local(2025, 11, 20, 11, 0).isoformat()
+    await ActionSubmitBooking().run(
+        dispatcher, tracker(slots=booking_slots(booking_time=tomorrow), form=None), DOMAIN
+    )
+    assert "Back massage (60 minutes) tomorrow at 11:00." in dispatcher.messages[0]["text"]
+    assert "on tomorrow" not in dispatcher.messages[0]["text"]
 
 
 async def test_a_taken_time_offers_the_nearest_free_ones(
@@ -383,7 +461,8 @@ async def test_reschedule_with_the_time_given_up_front(
         text=f"move {jo_booking} to monday at 10", form="reschedule_booking_form",
         candidates={"manage_reference": jo_booking, "manage_new_time": "monday at 10"},
     )  # fmt: skip
-    assert first["manage_new_time"] is None and first["manage_pending_time"] == "monday at 10"
+    assert first["manage_new_time"] is None
+    assert first["manage_pending_time"] == f"move {jo_booking} to monday at 10"  # read later
     found = await validate(
         ValidateRescheduleBookingForm(), CollectingDispatcher(), text="07911123456",
         form="reschedule_booking_form", candidates={"manage_contact": "07911123456"},
@@ -409,6 +488,24 @@ async def test_reschedule_with_the_time_given_up_front(
     assert "is now on Friday 21 November at 15:30" in done.messages[0]["text"]
     with session_scope(database_url) as session:
         assert session.execute(select(Booking.start_at)).scalar_one() == local(2025, 11, 21, 15, 30)
+
+
+async def test_reschedule_to_the_same_time_next_week(
+    dispatcher: CollectingDispatcher, jo_booking: str
+) -> None:
+    booking = {
+        "id": 1,
+        "reference": jo_booking,
+        "service_id": "back-60",
+        "service_name": "Back massage (60 minutes)",
+        "start": FRIDAY_3PM.isoformat(),
+    }
+    values = await validate(
+        ValidateRescheduleBookingForm(), dispatcher, text="same time next week",
+        form="reschedule_booking_form", candidates={"manage_new_time": "same time next week"},
+        requested="manage_new_time", slots={"manage_booking": booking},
+    )  # fmt: skip
+    assert values["manage_new_time"] == local(2025, 11, 28, 15, 0).isoformat()
 
 
 async def test_declining_leaves_the_booking(

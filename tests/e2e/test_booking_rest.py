@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -124,3 +124,23 @@ def test_talk_to_a_person(bot_server: RunningBot) -> None:
             select(HandoffRequest).where(HandoffRequest.conversation_id == client)
         ).scalar_one()
     assert request.status == "open"
+
+
+def test_after_work_offers_evening_times_typed_as_a_client_would(bot_server: RunningBot) -> None:
+    client = sender()
+    clinic = load_clinic(ROOT / "data" / "clinic.yml")
+    service = clinic.services[0]
+    replies = bot_server.send("/schedule_appointment", client)
+    assert inform(massage_type=service.id) in payloads(replies), replies
+    bot_server.send(inform(massage_type=service.id), client)
+    replies = bot_server.send("next thursday after work please", client)
+    offered = [
+        json.loads(p.removeprefix("/inform"))["date_time"]
+        for p in payloads(replies)
+        if '"date_time"' in p
+    ]
+    assert len(offered) == 3, replies
+    for start in map(datetime.fromisoformat, offered):
+        local = start.astimezone(clinic.timezone)
+        assert local.weekday() == 3 and local.hour >= 17, offered  # never 09:00
+    assert "after 17:00" in texts(replies), replies

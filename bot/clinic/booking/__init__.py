@@ -1,4 +1,5 @@
-"""Booking domain logic: understanding dates and contacts, availability, storage and hand-off.
+"""Booking domain logic: what the client asked for (`wanted_time`), the clinic's rules (`rules`),
+choosing a time against the diary (`time_choice`, `availability`), contacts, storage and hand-off.
 
 Nothing here imports Rasa, so the same code serves the action server, the staff CLI and tests.
 """

@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import select
 
-from bot.clinic.booking.when import check_start
+from bot.clinic.booking.rules import check_start
 from bot.clinic.db import session_scope
 from bot.clinic.facts import Clinic, Service
 from bot.clinic.models import BookingSlot, utcnow

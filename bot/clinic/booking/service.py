@@ -27,8 +27,8 @@ from bot.clinic.booking.availability import Availability, occupied_slots, therap
 from bot.clinic.booking.booking_system import BookingAdapter, DatabaseAdapter
 from bot.clinic.booking.contact import same_contact, validate_contact, validate_name
 from bot.clinic.booking.records import STATUSES, BookingInfo
-from bot.clinic.booking.when import check_start, is_on_grid
-from bot.clinic.booking.wording import describe_start
+from bot.clinic.booking.rules import check_exact_start
+from bot.clinic.booking.wording import already_booked
 from bot.clinic.db import session_scope
 from bot.clinic.facts import Clinic, Service
 from bot.clinic.models import Booking, BookingSlot, utcnow
@@ -258,14 +258,10 @@ class BookingService:
     ) -> BookingOutcome | None:
         if start.tzinfo is None:
             raise ValueError("start must be timezone-aware")
-        rejected = check_start(self.clinic, start, self.clock(), service.duration_minutes)
-        if rejected is None and not is_on_grid(self.clinic, start):
-            minutes = self.clinic.booking.slot_interval_minutes
-            message = f"Appointments start every {minutes} minutes."
-        elif rejected is not None:
-            message = rejected.reason
-        else:
+        rejected = check_exact_start(self.clinic, start, self.clock(), service.duration_minutes)
+        if rejected is None:
             return None
+        message = rejected.reason
         alternatives = self.availability.nearest_free_slots(
             service, start, 3, exclude_booking_id=exclude_booking_id
         )
@@ -277,8 +273,7 @@ class BookingService:
         alternatives = self.availability.nearest_free_slots(
             service, start, 3, exclude_booking_id=exclude_booking_id
         )
-        when = describe_start(start.astimezone(self.clinic.timezone))
-        message = f"Sorry, {when} is already booked."
+        message = already_booked(start.astimezone(self.clinic.timezone))
         if not alternatives:
             message += " I couldn't find another free time within our booking window."
         return BookingOutcome("taken", message, alternatives=tuple(alternatives))
