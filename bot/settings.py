@@ -3,8 +3,31 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+ENVIRONMENTS = ("development", "production")
+
+
+class EnvironmentConfigError(ValueError):
+    """MASSAGEBOT_ENVIRONMENT has a value other than development or production."""
+
+
+def environment(env: Mapping[str, str] | None = None) -> str:
+    """`MASSAGEBOT_ENVIRONMENT`: `development` (the default, `make run`) or `production`, where
+    the server refuses settings that are only safe on a developer's machine."""
+    env = os.environ if env is None else env
+    value = (env.get("MASSAGEBOT_ENVIRONMENT") or "development").strip().lower()
+    if value not in ENVIRONMENTS:
+        raise EnvironmentConfigError(
+            f"MASSAGEBOT_ENVIRONMENT must be development or production, not '{value}'"
+        )
+    return value
+
+
+def is_production(env: Mapping[str, str] | None = None) -> bool:
+    return environment(env) == "production"
 
 
 def project_home() -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -96,6 +97,8 @@ class RunningBot:
     database_url: str
     tracker_db: Path
     home: Path
+    api_token: str = ""
+    site_origin: str = ""  # a web page at this origin may embed the widget (CORS_ORIGINS)
 
     def send(self, text: str, sender: str = "e2e", timeout: float = 60) -> list[dict[str, Any]]:
         return send_rest(self.url, text, sender, timeout)
@@ -144,8 +147,10 @@ def start_bot(
     database_url = f"sqlite:///{folder / 'massagebot.db'}"
     migrate(database_url)
     import_faq(database_url, ROOT / "data" / "faq.yml")
-    port, action_port = free_port(), free_port()
+    port, action_port, site_port = free_port(), free_port(), free_port()
     tracker_db = folder / "tracker.db"
+    api_token = secrets.token_hex(16)
+    site_origin = f"http://127.0.0.1:{site_port}"
     env = rasa_env()
     env.update(
         {
@@ -155,6 +160,10 @@ def start_bot(
             # Tests send many messages from one IP; the limits have their own tests.
             "RATE_LIMIT_SENDER": "0",
             "RATE_LIMIT_IP": "0",
+            # Staff tools resume conversations through the HTTP API (tests/e2e/test_ownership.py).
+            "RASA_API_ENABLED": "true",
+            "RASA_TOKEN": api_token,
+            "CORS_ORIGINS": site_origin,
             **(extra_env or {}),
         }
     )
@@ -166,6 +175,8 @@ def start_bot(
             database_url=database_url,
             tracker_db=tracker_db,
             home=folder,
+            api_token=env["RASA_TOKEN"],
+            site_origin=site_origin,
         )
 
 

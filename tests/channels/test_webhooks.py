@@ -136,8 +136,12 @@ def test_telegram_refuses_updates_without_the_secret(
     assert len(received(stub_bot)) == before and platforms.calls == []
 
 
-def test_telegram_set_webhook_registers_the_secret(stub_bot: StubBot, platforms: Any) -> None:
-    status, text = post(stub_bot.url + "/webhooks/telegram/set_webhook", b"", {})
+def test_telegram_set_webhook_needs_the_staff_token(stub_bot: StubBot, platforms: Any) -> None:
+    """Anyone could once point the clinic's Telegram bot at their own server."""
+    status, _ = post(stub_bot.url + "/webhooks/telegram/set_webhook", b"", {})
+    assert status == 401 and platforms.of("telegram", "setWebhook") == []
+    staff = {"Authorization": f"Bearer {SECRETS['RASA_TOKEN']}"}
+    status, text = post(stub_bot.url + "/webhooks/telegram/set_webhook", b"", staff)
     assert (status, text) == (200, "Webhook set")
     [call] = platforms.of("telegram", "setWebhook")
     assert call.body == {
