@@ -12,7 +12,9 @@ from bot.clinic.models import OutboxMessage
 
 from .conftest import Clock, local
 
-WITH_WEBHOOK = BookingConfig.from_env({"HANDOFF_WEBHOOK_URL": "http://127.0.0.1:9/staff"})
+WITH_WEBHOOK = BookingConfig.from_env(
+    {"HANDOFF_WEBHOOK_URL": "http://127.0.0.1:9/staff", "HANDOFF_WEBHOOK_SECRET": "s"}
+)
 
 
 def outbox(db_url: str) -> list[OutboxMessage]:

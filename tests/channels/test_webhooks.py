@@ -111,7 +111,7 @@ def test_telegram_button_tap_and_numbered_reply(stub_bot: StubBot, platforms: An
     )
     assert received(stub_bot)[-1] == {
         "text": "/schedule_appointment",
-        "sender_id": "43",
+        "sender_id": "telegram:43",
         "channel": "telegram",
     }
 
@@ -387,7 +387,7 @@ def test_server_starts_with_no_messaging_secrets(
         assert get(bot.url + "/webchat/widget.js")[0] == 200
         assert json.loads(get(bot.url + "/webhooks/telegram/")[1]) == {
             "status": "disabled",
-            "missing": ["TELEGRAM_ACCESS_TOKEN"],
+            "missing": ["TELEGRAM_ACCESS_TOKEN", "TELEGRAM_SECRET_TOKEN"],
         }
         assert post_twilio(twilio_url(bot), sms("+447700900123", "hi"), "x")[0] == 503
         assert post(bot.url + "/webhooks/slack/webhook", b"{}", {})[0] == 503

@@ -28,7 +28,7 @@ from tests.support.scripted_app import (
     scripted_server,
 )
 
-SECRET = "a-session-secret-for-tests-only"
+SECRET = "a-session-secret-for-tests-only-32-chars-or-more"
 
 
 @pytest.fixture()
@@ -215,12 +215,13 @@ async def test_rest_is_off_in_production_without_a_token(serve: Callable[..., An
 
 
 async def test_rest_requires_the_bearer_token_when_one_is_set(serve: Callable[..., Any]) -> None:
-    url, agent = await serve(MASSAGEBOT_ENVIRONMENT="production", REST_CHANNEL_TOKEN="rest-t0ken")
+    token = "rest-t0ken-for-tests"
+    url, agent = await serve(MASSAGEBOT_ENVIRONMENT="production", REST_CHANNEL_TOKEN=token)
     rest = f"{url}/webhooks/rest/webhook"
     body = {"sender": "x", "message": "hi"}
     assert (await post_json(rest, body))[0] == 401
     assert (await post_json(rest, body, {"Authorization": "Bearer wrong"}))[0] == 401
-    status, replies = await post_json(rest, body, {"Authorization": "Bearer rest-t0ken"})
+    status, replies = await post_json(rest, body, {"Authorization": f"Bearer {token}"})
     assert status == 200 and replies[0]["text"] == "echo: hi"
     assert [s.sender_id for s in agent.seen] == ["rest:x"]
 
@@ -318,3 +319,30 @@ async def test_jwt_binds_the_user_to_the_session(serve: Callable[..., Any]) -> N
     assert stolen["session_id"] != issued["session_id"]
     with pytest.raises(socketio.exceptions.ConnectionError):
         await run(lambda: widget(url, auth={"token": "nonsense"}))
+
+
+def test_rasas_own_rest_and_socketio_are_served_by_ours(tmp_path: Path) -> None:
+    """A credentials.yml that still lists Rasa's `rest:` and `socketio:` gets our channels."""
+    from bot.rasa_adapter.channels.rest import RestChannel
+    from bot.rasa_adapter.channels.socketio import SocketIOChannel
+    from bot.rasa_adapter.server import create_channels
+
+    credentials = tmp_path / "credentials.yml"
+    credentials.write_text("rest:\nsocketio:\n  session_persistence: true\n")
+    rest, socket = create_channels(str(credentials), SecuritySettings(session_secret=SECRET))
+    assert isinstance(rest, RestChannel) and isinstance(socket, SocketIOChannel)
+    assert socket.session_persistence is True and socket.issuer is not None
+
+
+# --- finding 7: staff reach Rasa's HTTP API with the token in a header --------------------------
+
+
+async def test_the_http_api_takes_the_staff_token_in_a_header(serve: Callable[..., Any]) -> None:
+    url, _ = await serve(RASA_API_ENABLED="true", RASA_TOKEN="staff-t0ken")
+    status = f"{url}/conversations/rest%3Aana/tracker/events"
+    body = {"event": "resume"}
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "staff-t0ken"}):
+        assert (await post_json(status, body, headers))[0] == 401, headers
+    assert (await post_json(f"{status}?token=wrong", body))[0] == 401
+    accepted, _ = await post_json(status, body, {"Authorization": "Bearer staff-t0ken"})
+    assert accepted != 401  # past authentication (the scripted agent has no tracker store)

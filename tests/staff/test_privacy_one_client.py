@@ -23,7 +23,7 @@ from bot.staff.privacy import Forgetter
 DOMAIN = Domain.from_dict({"slots": {"client_contact": {"type": "text", "mappings": []}}})
 START = datetime(2030, 3, 4, 10, 0, tzinfo=timezone.utc)
 ANA = "+447911123456"
-BOB = "+447700900123"
+BOB = "+447400123456"
 
 
 def save_conversation(url: str, sender: str, *texts: str, contact_slot: str | None = None) -> None:
@@ -72,7 +72,7 @@ def shared(faq_database: str, tmp_path: Path) -> tuple[str, str]:
     """Ana and Bob both used the REST channel without a sender (so both are in `rest:default`),
     and each also chatted on the website."""
     tracker_url = f"sqlite:///{tmp_path / 'tracker.db'}"
-    save_conversation(tracker_url, "rest:default", "book me, 07911 123456", "and me: 07700 900123")
+    save_conversation(tracker_url, "rest:default", "book me, 07911 123456", "and me: 07400 123456")
     save_conversation(tracker_url, "webchat:ana1", "hi, I'm Ana", contact_slot=ANA)
     save_conversation(tracker_url, "webchat:bob1", "hi, I'm Bob", contact_slot=BOB)
     add_booking(faq_database, "MB-ANA001", ANA, "rest:default")
@@ -103,7 +103,7 @@ def test_a_conversation_with_someone_elses_contact_is_left_alone(
 ) -> None:
     tracker_url = f"sqlite:///{tmp_path / 'tracker.db'}"
     save_conversation(tracker_url, "webchat:ana1", "call me on 07911 123456")
-    save_conversation(tracker_url, "webchat:mixed", "I'm 07911 123456, my friend is 07700 900123")
+    save_conversation(tracker_url, "webchat:mixed", "I'm 07911 123456, my friend is 07400 123456")
     with session_scope(faq_database) as session:
         session.add(HandoffRequest(conversation_id="webchat:mixed", contact=BOB))
     report = Forgetter(faq_database, tracker_url, "GB").forget(ANA, None)

@@ -27,7 +27,8 @@ Sanic.test_mode = True  # Rasa names every app the same; allow several in one pr
 
 # As in the repository's credentials.yml: REST, and socket.io with a conversation per session.
 WIDGET_CREDENTIALS = (
-    "rest:\nbot.rasa_adapter.channels.socketio.SocketIOChannel:\n  session_persistence: true\n"
+    "bot.rasa_adapter.channels.rest.RestChannel:\n"
+    "bot.rasa_adapter.channels.socketio.SocketIOChannel:\n  session_persistence: true\n"
 )
 # Variables a developer's shell might have set that would change what the tests see.
 CLEARED = (
@@ -44,10 +45,19 @@ class Seen:
     channel: str
 
 
+class NoStore:
+    """No conversations kept: channels that look one up (numbered replies) find none."""
+
+    event_broker = None
+
+    async def retrieve(self, sender_id: str) -> None:
+        return None
+
+
 class ScriptedAgent:
     """Records each message and answers `echo: <text>` to the sender's conversation."""
 
-    tracker_store = type("NoStore", (), {"event_broker": None})()
+    tracker_store = NoStore()
 
     def __init__(self) -> None:
         self.seen: list[Seen] = []
@@ -179,6 +189,14 @@ async def post_raw(
         return reply.status, await reply.text()
 
 
+async def _cancel_the_rest() -> None:
+    """Socket.io's background tasks, so the loop closes without 'Task was destroyed'."""
+    tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 @contextlib.contextmanager
 def scripted_server_thread(
     folder: Path, env: Mapping[str, str], credentials: str = WIDGET_CREDENTIALS
@@ -195,6 +213,7 @@ def scripted_server_thread(
             yield started
         finally:
             asyncio.run_coroutine_threadsafe(context.__aexit__(None, None, None), loop).result(60)
+            asyncio.run_coroutine_threadsafe(_cancel_the_rest(), loop).result(60)
     finally:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)

@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.support.browser import ACTIVE_ELEMENT, screenshot
-from tests.support.scripted_app import CLEARED, scripted_server_thread
+from tests.support.scripted_app import CLEARED, WIDGET_CREDENTIALS, scripted_server_thread
 from tests.support.servers import free_port, run_stub_bot
 
 pytestmark = pytest.mark.browser
@@ -230,7 +230,8 @@ def jwt_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[
         monkeypatch.setenv(name, value)
     (tmp_path / "bot").mkdir()
     (tmp_path / "site").mkdir()
-    with scripted_server_thread(tmp_path / "bot", env) as (url, agent):
+    credentials = WIDGET_CREDENTIALS + "bot.rasa_adapter.channels.webchat.WebchatInput:\n"
+    with scripted_server_thread(tmp_path / "bot", env, credentials) as (url, agent):
         yield url, agent, tmp_path / "site"
 
 

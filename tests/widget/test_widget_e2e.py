@@ -42,9 +42,9 @@ def settle(page: Any, before: int, timeout: float = 60.0, quiet: float = 2.5) ->
     raise AssertionError(f"the bot did not answer (bot messages: {last_count}, before: {before})")
 
 
-def say(page: Any, text: str) -> None:
+def say(page: Any, text: str, label: str = "Your message") -> None:
     before = page.locator(BOT).count()
-    page.get_by_label("Your message").fill(text)
+    page.get_by_label(label).fill(text)
     page.keyboard.press("Enter")
     settle(page, before)
 
@@ -129,9 +129,12 @@ def stored(page: Any, name: str) -> Any:
     )
 
 
+FIRST = "what are the benefits of massage for runners?"
+
+
 def test_history_and_session_survive_reload(page: Any, bot_server: Any) -> None:
     open_chat(page, bot_server.url)
-    say(page, "what are the benefits of massage?")
+    say(page, FIRST)
     session, token = stored(page, "session"), stored(page, "session_token")
     assert session and token  # the server issued both; the widget keeps them
     page.reload()
@@ -140,8 +143,8 @@ def test_history_and_session_survive_reload(page: Any, bot_server: Any) -> None:
     expect(page.get_by_role("status").first).to_have_text("Connected")
     say(page, "how long is a session?")
     assert stored(page, "session") == session  # the same conversation, resumed with its token
-    engine_senders = conversation_of(bot_server, "how long is a session?")
-    assert engine_senders == conversation_of(bot_server, "what are the benefits of massage?")
+    resumed = conversation_of(bot_server, "how long is a session?")
+    assert resumed == conversation_of(bot_server, FIRST)
 
 
 def conversation_of(bot: Any, words: str) -> set[str]:
@@ -221,7 +224,7 @@ def test_embedded_on_another_site_with_data_attributes(
         expect(dialog).to_be_visible()  # data-start-open
         settle(page, 0)  # the trained bot's greeting, over cross-origin socket.io
         expect(page.get_by_role("status").first).to_have_text("Conectado")
-        say(page, "does massage help with back pain?")
+        say(page, "¿el masaje ayuda con el dolor de espalda?", label="Su mensaje")
         header = page.locator(".mb-header")
         expect(header).to_have_css("background-color", "rgb(255, 215, 0)")
         assert page.evaluate("typeof window.io") == "undefined"  # no global leaked to the host
