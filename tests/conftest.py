@@ -160,6 +160,7 @@ def start_bot(
             # Tests send many messages from one IP; the limits have their own tests.
             "RATE_LIMIT_SENDER": "0",
             "RATE_LIMIT_IP": "0",
+            "RATE_LIMIT_SESSIONS": "0",
             # Staff tools resume conversations through the HTTP API (tests/e2e/test_ownership.py).
             "RASA_API_ENABLED": "true",
             "RASA_TOKEN": api_token,

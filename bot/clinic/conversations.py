@@ -31,7 +31,8 @@ PREFIXES: Mapping[str, str] = {
 }
 # Prefixes a channel may use besides its own: Twilio's WhatsApp addresses start "whatsapp:".
 EXTRA_PREFIXES: Mapping[str, tuple[str, ...]] = {"twilio": ("whatsapp",)}
-KNOWN_PREFIXES = frozenset(PREFIXES.values()) | {"whatsapp"}
+# `shell:` is the staff test shell's (bot.staff.shell), which talks to the model directly.
+KNOWN_PREFIXES = frozenset(PREFIXES.values()) | {"whatsapp", "shell"}
 # Room for a 128-character sender id and the longest prefix; the columns are this wide.
 MAX_ID_CHARS = 160
 
