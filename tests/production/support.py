@@ -26,7 +26,7 @@ from bot.rasa_adapter.serve import (
 from tests.conftest import ROOT, free_port, send_rest
 
 # Rate limits are tested on their own; elsewhere they would only make tests wait.
-NO_LIMITS = {"RATE_LIMIT_SENDER": "0", "RATE_LIMIT_IP": "0"}
+NO_LIMITS = {"RATE_LIMIT_SENDER": "0", "RATE_LIMIT_IP": "0", "RATE_LIMIT_SESSIONS": "0"}
 
 
 @dataclass
