@@ -123,6 +123,17 @@ def test_the_server_refuses_to_start_unsigned(
     assert "HANDOFF_WEBHOOK_SECRET" in capsys.readouterr().err
 
 
+def test_the_action_server_refuses_to_start_unsigned(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.rasa_adapter.action_server import main
+
+    monkeypatch.setenv("BOOKING_WEBHOOK_URL", "https://clinic.example/bookings")
+    monkeypatch.delenv("BOOKING_WEBHOOK_SECRET", raising=False)
+    assert main(["--actions", "actions", "--port", "1"]) == 2
+    assert "BOOKING_WEBHOOK_SECRET" in capsys.readouterr().err
+
+
 def documented_receiver() -> dict[str, Any]:
     """The verification snippet staff copy from docs/security.md, run as written."""
     text = (ROOT / "docs" / "security.md").read_text(encoding="utf-8")

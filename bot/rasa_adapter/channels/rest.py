@@ -16,6 +16,7 @@ Streaming (`?stream=true`) is not offered; replies come as one JSON list.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import os
@@ -111,6 +112,8 @@ class RestChannel(RestInput):
                         metadata=metadata if isinstance(metadata, dict) else None,
                     )
                 )
+            except asyncio.CancelledError:  # RESPONSE_TIMEOUT: answer what there is, like Rasa
+                logger.error("A REST message took longer than the response timeout")
             except Exception:
                 logger.exception("Could not handle a REST message")
             return response.json(collector.messages)
