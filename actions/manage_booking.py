@@ -98,6 +98,9 @@ class _ManageFormValidation(FormValidationAction):
             dispatcher.utter_message(text=advice.unavailable(clinic_))
             return {"manage_contact": None, "manage_stopped": "error", REQUESTED_SLOT: None}
         booking = outcome.booking
+        if outcome.code == "locked":  # too many wrong pairs, in any conversation: phone only
+            dispatcher.utter_message(text=outcome.message)
+            return {"manage_contact": None, "manage_stopped": "done", REQUESTED_SLOT: None}
         if booking is None:
             return reject_answer(
                 dispatcher, tracker, "manage_contact", outcome.message, "manage_failures",

@@ -51,6 +51,29 @@ def check_service_urls(env: Mapping[str, str] | None = None) -> None:
             raise ConfigError(problem)
 
 
+ENVIRONMENTS = ("development", "production")
+
+
+class EnvironmentConfigError(ValueError):
+    """MASSAGEBOT_ENVIRONMENT has a value other than development or production."""
+
+
+def environment(env: Mapping[str, str] | None = None) -> str:
+    """`MASSAGEBOT_ENVIRONMENT`: `development` (the default, `make run`) or `production`, where
+    the server refuses settings that are only safe on a developer's machine."""
+    env = os.environ if env is None else env
+    value = (env.get("MASSAGEBOT_ENVIRONMENT") or "development").strip().lower()
+    if value not in ENVIRONMENTS:
+        raise EnvironmentConfigError(
+            f"MASSAGEBOT_ENVIRONMENT must be development or production, not '{value}'"
+        )
+    return value
+
+
+def is_production(env: Mapping[str, str] | None = None) -> bool:
+    return environment(env) == "production"
+
+
 def project_home() -> Path:
     """The clinic's project folder: where `data/` and `var/` live (Rasa runs from here too)."""
     return Path(os.environ.get("MASSAGEBOT_HOME", Path.cwd())).resolve()

@@ -3,8 +3,9 @@
 The request is stored together with its staff notification (an outbox row, when
 HANDOFF_WEBHOOK_URL is set) in one transaction, so a notification is never lost even if the
 staff chat tool is briefly unreachable. Outside opening hours nobody can answer live, so the
-client is promised a call-back instead; the bot pauses the conversation either way, until staff
-resolve the request (which can resume the conversation through Rasa's HTTP API).
+client is promised a call-back instead; while the clinic is open the bot pauses the conversation
+until staff resolve the request (`massagebot handoffs resolve`, which resumes it through Rasa's
+HTTP API: `bot.staff.conversations.resume_conversation`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import requests
 from sqlalchemy import select, update
 
 from bot.clinic.booking.config import HANDOFF_TARGET, BookingConfig
@@ -191,17 +191,3 @@ class HandoffService:
             f"We're closed right now, so one of our team will call you back{when}. "
             "What's the best phone number to reach you on?"
         )
-
-
-def resume_conversation(config: BookingConfig, conversation_id: str, timeout: float = 10.0) -> None:
-    """Un-pause the bot for a conversation staff have finished with (Rasa HTTP API)."""
-    if not config.rasa_url:
-        raise RuntimeError("RASA_URL is not set, so the conversation can't be resumed from here")
-    params = {"token": config.rasa_token} if config.rasa_token else None
-    response = requests.post(
-        f"{config.rasa_url}/conversations/{conversation_id}/tracker/events",
-        params=params,
-        json={"event": "resume"},
-        timeout=timeout,
-    )
-    response.raise_for_status()

@@ -56,7 +56,7 @@ class UnansweredQuestion(Base):
     intent = Column(String(64), nullable=True)
     confidence = Column(Float, nullable=True)
     reason = Column(String(32), nullable=False)
-    conversation = Column(String(64), nullable=True)
+    conversation = Column(String(160), nullable=True)  # `<channel>:<id>`, see conversations.py
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
     resolved = Column(Boolean, nullable=False, default=False)
 
@@ -106,7 +106,7 @@ class Booking(Base):
     contact_kind = Column(String(8), nullable=False)
     note = Column(Text, nullable=True)
     status = Column(String(16), nullable=False, default="pending", index=True)
-    conversation_id = Column(String(64), nullable=True)
+    conversation_id = Column(String(160), nullable=True)  # `<channel>:<id>`
     # Bumped on every change so calendar clients replace the earlier invite (iCalendar SEQUENCE).
     sequence = Column(Integer, nullable=False, default=0)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
@@ -157,7 +157,7 @@ class HandoffRequest(Base):
     __tablename__ = "handoff_requests"
 
     id = Column(Integer, primary_key=True, autoincrement=True)
-    conversation_id = Column(String(64), nullable=True, index=True)
+    conversation_id = Column(String(160), nullable=True, index=True)  # `<channel>:<id>`
     contact = Column(String(254), nullable=True)
     transcript = Column(Text, nullable=False, default="")
     reason = Column(String(64), nullable=True)
@@ -165,3 +165,14 @@ class HandoffRequest(Base):
     status = Column(String(16), nullable=False, default="open", index=True)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     resolved_at = Column(UTCDateTime, nullable=True)
+
+
+class FailedLookup(Base):
+    """A wrong reference + contact pair, counted per reference and per contact (hashed) so a
+    client can't reset the count by starting a new conversation (`booking.lookups`)."""
+
+    __tablename__ = "failed_lookups"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    key = Column(String(64), nullable=False, index=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)

@@ -1,8 +1,8 @@
 """Reliable webhook delivery: the transactional outbox pattern.
 
 A notification is a row written in the same transaction as the booking (or hand-off) it
-reports, so it exists exactly when the change does. A deliverer later POSTs due rows, signed with
-HMAC-SHA256, and retries failures with exponential backoff; a booking made while the clinic's
+reports, so it exists exactly when the change does. A deliverer later POSTs due rows, signed, and
+retries failures with exponential backoff; a booking made while the clinic's
 system is down is simply delivered once it is back. Nothing is ever dropped: rows stay pending
 (with `last_error`) until a 2xx answer.
 
@@ -10,6 +10,15 @@ Each row is claimed with a conditional UPDATE (a lease) before sending, so two d
 running at once don't both send it. Delivery is still at-least-once if a deliverer dies between
 sending and recording success, so every request carries `X-Massagebot-Delivery` for receivers
 to de-duplicate on.
+
+Every request is signed; there is no unsigned mode (a target without a secret is refused):
+
+    X-Massagebot-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>
+
+The timestamp is inside the signature, so a receiver that refuses `t` older than
+REPLAY_WINDOW_SECONDS (300) cannot be fed a captured delivery later; docs/security.md has a
+receiver's check to copy. (The layout follows Stripe's and Slack's webhook signatures, which
+receivers' frameworks often already know.)
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ import hmac
 import json
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -29,7 +39,7 @@ import requests
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.clinic.booking.config import WebhookTarget
+from bot.clinic.booking.config import BookingConfigError, WebhookTarget
 from bot.clinic.db import session_scope
 from bot.clinic.models import OutboxMessage, utcnow
 
@@ -38,6 +48,7 @@ log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Massagebot-Signature"
 DELIVERY_HEADER = "X-Massagebot-Delivery"
 EVENT_HEADER = "X-Massagebot-Event"
+REPLAY_WINDOW_SECONDS = 300
 
 
 def enqueue(
@@ -71,13 +82,40 @@ def encode(payload: Mapping[str, Any]) -> bytes:
     )
 
 
-def sign(body: bytes, secret: str) -> str:
-    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+def _mac(secret: str, timestamp: int, body: bytes) -> str:
+    signed = f"{timestamp}.".encode() + body
+    return hmac.new(secret.encode("utf-8"), signed, hashlib.sha256).hexdigest()
 
 
-def verify(body: bytes, secret: str, header: str | None) -> bool:
-    """For receivers (and tests): does the signature header match the body?"""
-    return bool(header) and hmac.compare_digest(sign(body, secret), str(header))
+def sign(body: bytes, secret: str, timestamp: int | None = None) -> str:
+    """The X-Massagebot-Signature header for `body` sent now (or at `timestamp`)."""
+    moment = int(time.time()) if timestamp is None else int(timestamp)
+    return f"t={moment},v1={_mac(secret, moment, body)}"
+
+
+def verify(
+    body: bytes,
+    secret: str,
+    header: str | None,
+    now: float | None = None,
+    window: int = REPLAY_WINDOW_SECONDS,
+) -> bool:
+    """For receivers (and tests): is the header ours for this body, and fresh?"""
+    if not header:
+        return False
+    fields: dict[str, list[str]] = {}
+    for part in str(header).split(","):
+        key, _, value = part.strip().partition("=")
+        fields.setdefault(key, []).append(value)
+    try:
+        timestamp = int(fields["t"][0])
+    except (KeyError, ValueError):
+        return False
+    moment = time.time() if now is None else now
+    if abs(moment - timestamp) > window:
+        return False
+    expected = _mac(secret, timestamp, body).encode()
+    return any(hmac.compare_digest(expected, given.encode()) for given in fields.get("v1", []))
 
 
 @dataclass
@@ -99,6 +137,11 @@ class OutboxDeliverer:
         base_delay_seconds: int = 30,
         max_delay_seconds: int = 3600,
     ) -> None:
+        unsigned = sorted(name for name, target in targets.items() if not target.secret)
+        if unsigned:
+            raise BookingConfigError(
+                f"webhook target(s) {', '.join(unsigned)} have no secret: every delivery is signed"
+            )
         self.database_url = database_url
         self.targets = dict(targets)
         self.clock = clock
@@ -174,8 +217,7 @@ class OutboxDeliverer:
                 DELIVERY_HEADER: delivery_id,
                 EVENT_HEADER: event,
             }
-            if target.secret:
-                headers[SIGNATURE_HEADER] = sign(body, target.secret)
+            headers[SIGNATURE_HEADER] = sign(body, target.secret)
             try:
                 response = self.http.post(
                     target.url, data=body, headers=headers, timeout=self.timeout

@@ -4,8 +4,9 @@
 arguments.
 Differences from `python -m rasa_sdk`: phone numbers and e-mail addresses are masked in every log
 line (actions log what clients typed), CORS is off unless `--cors` is given (only the Rasa server
-calls this, never a browser), and it listens on SANIC_HOST, 127.0.0.1 unless set, since only Rasa
-should reach it.
+calls this, never a browser), it listens on SANIC_HOST, 127.0.0.1 unless set, since only Rasa
+should reach it, and it refuses to start with a booking or hand-off webhook that has no signing
+secret (the actions would otherwise fail at the first booking).
 """
 
 from __future__ import annotations
@@ -19,9 +20,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     from rasa_sdk.__main__ import main_from_args
     from rasa_sdk.endpoint import create_argument_parser
 
+    from bot.clinic.booking.config import BookingConfig, BookingConfigError
     from bot.clinic.redaction import install_log_redaction
     from bot.settings import ConfigError, check_service_urls
 
+    try:
+        BookingConfig.from_env()
+    except BookingConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     install_log_redaction()
     try:
         check_service_urls()

@@ -4,15 +4,21 @@ Rasa has no application-level hook for any of this, so `server` builds the Sanic
 installs what is here:
 
 - the HTTP API (conversations, model, parsing) is off unless RASA_API_ENABLED=true, and then
-  only with RASA_TOKEN and/or RASA_JWT_SECRET — the launcher refuses to start otherwise;
+  only with RASA_TOKEN and/or RASA_JWT_SECRET — the launcher refuses to start otherwise; the
+  token may come in an `Authorization: Bearer` header (Rasa itself only reads `?token=`);
 - CORS and socket.io connections only from CORS_ORIGINS (and the bot's own origin);
-- socket.io clients must present a JWT signed with SOCKETIO_JWT_KEY when that is set;
+- socket.io clients must present a JWT signed with SOCKETIO_JWT_KEY when that is set, and the
+  user it names is bound to their widget session (`widget_sessions`, keyed by SESSION_SECRET);
+- every conversation is keyed by its channel (`bot.clinic.conversations`): a channel can only
+  reach its own conversations, whatever sender id it is sent;
+- the REST channel is off in production unless REST_CHANNEL_TOKEN is set (`channels.rest`);
 - request bodies over MAX_REQUEST_BYTES are refused before anything parses them, and messages
   over MAX_MESSAGE_CHARS get a friendly reply instead of going to the NLU;
 - rate limits per client IP (on the REST and socket.io endpoints, which clients call directly;
-  messaging platforms call their webhooks from a few shared IPs) and per sender on every
-  channel, with a friendly reply when exceeded. With REDIS_URL set the counters are shared by
-  all instances, otherwise each instance counts on its own.
+  messaging platforms call their webhooks from a few shared IPs), per sender on every channel,
+  and per socket.io connection and IP for widget messages and new widget sessions, with a
+  friendly reply when exceeded. With REDIS_URL set the counters are shared by all instances,
+  otherwise each instance counts on its own.
 
 Rates are written `COUNT/SECONDS` (e.g. `20/60`); `0` switches a limit off.
 """
@@ -20,6 +26,7 @@ Rates are written `COUNT/SECONDS` (e.g. `20/60`); `0` switches a limit off.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import math
 import os
@@ -29,12 +36,16 @@ import unicodedata
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
-from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+
+from bot.clinic.conversations import conversation_id, owned, platform_id
+from bot.rasa_adapter.widget_sessions import MIN_SECRET_CHARS
+from bot.settings import EnvironmentConfigError, is_production
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +66,8 @@ BUILT_IN_COMMANDS = re.compile(r"^\s*/(restart|back|session_start|nlu_fallback)\
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 REST_PATH = "/webhooks/rest/webhook"
+# Routes of the channels (each checks its own credentials), not of Rasa's HTTP API.
+CHANNEL_PATHS = ("/webhooks/", "/socket.io", "/webchat")
 MAX_SENDER_CHARS = 128
 
 
@@ -92,6 +105,9 @@ def _list(env: Mapping[str, str], name: str, default: str = "") -> tuple[str, ..
 
 @dataclass(frozen=True)
 class SecuritySettings:
+    production: bool = False
+    session_secret: str | None = field(default=None, repr=False)
+    rest_token: str | None = field(default=None, repr=False)
     enable_api: bool = False
     api_token: str | None = field(default=None, repr=False)
     jwt_secret: str | None = field(default=None, repr=False)
@@ -101,6 +117,7 @@ class SecuritySettings:
     socketio_jwt_method: str = "HS256"
     sender_rate: Rate | None = Rate(20, 60)
     ip_rate: Rate | None = Rate(60, 60)
+    session_rate: Rate | None = Rate(10, 60)
     ip_limited_paths: tuple[str, ...] = ("/webhooks/rest/", "/socket.io")
     max_message_chars: int = 2000
     max_request_bytes: int = 64 * 1024
@@ -110,7 +127,14 @@ class SecuritySettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SecuritySettings:
         env = os.environ if env is None else env
+        try:
+            production = is_production(env)
+        except EnvironmentConfigError as error:
+            raise SecurityConfigError(str(error)) from error
         settings = cls(
+            production=production,
+            session_secret=env.get("SESSION_SECRET") or None,
+            rest_token=env.get("REST_CHANNEL_TOKEN") or None,
             enable_api=_flag(env, "RASA_API_ENABLED"),
             api_token=env.get("RASA_TOKEN") or None,
             jwt_secret=env.get("RASA_JWT_SECRET") or None,
@@ -120,6 +144,7 @@ class SecuritySettings:
             socketio_jwt_method=env.get("SOCKETIO_JWT_METHOD") or "HS256",
             sender_rate=Rate.parse(env.get("RATE_LIMIT_SENDER", "20/60"), "RATE_LIMIT_SENDER"),
             ip_rate=Rate.parse(env.get("RATE_LIMIT_IP", "60/60"), "RATE_LIMIT_IP"),
+            session_rate=Rate.parse(env.get("RATE_LIMIT_SESSIONS", "10/60"), "RATE_LIMIT_SESSIONS"),
             ip_limited_paths=_list(env, "RATE_LIMIT_IP_PATHS", "/webhooks/rest/,/socket.io"),
             max_message_chars=int(env.get("MAX_MESSAGE_CHARS") or 2000),
             max_request_bytes=int(env.get("MAX_REQUEST_BYTES") or 64 * 1024),
@@ -137,6 +162,15 @@ class SecuritySettings:
             )
         if self.max_message_chars < 1 or self.max_request_bytes < 1024:
             raise SecurityConfigError("MAX_MESSAGE_CHARS must be ≥ 1 and MAX_REQUEST_BYTES ≥ 1024")
+        if self.production:
+            if not self.session_secret or len(self.session_secret) < MIN_SECRET_CHARS:
+                raise SecurityConfigError(
+                    f"MASSAGEBOT_ENVIRONMENT=production needs SESSION_SECRET (at least "
+                    f"{MIN_SECRET_CHARS} characters, the same on every instance): it signs the "
+                    "widget's session credentials"
+                )
+            if self.rest_token is not None and len(self.rest_token) < 16:
+                raise SecurityConfigError("REST_CHANNEL_TOKEN must be at least 16 characters")
 
 
 # --- rate limiting ----------------------------------------------------------------------------
@@ -226,18 +260,100 @@ def storable(text: str) -> str:
     return _CONTROL.sub("", _LONE_SURROGATE.sub("\ufffd", text))
 
 
+@dataclass(frozen=True)
+class Client:
+    """Where a message came from, for channels that know (socket.io): limits per connection
+    and per IP need it; it is kept on the message object only, never stored in the tracker."""
+
+    ip: str
+    connection: str
+
+
+_CLIENT = "massagebot_client"
+
+
+def attach_client(message: UserMessage, client: Client) -> UserMessage:
+    setattr(message, _CLIENT, client)
+    return message
+
+
+def client_of(message: UserMessage) -> Client | None:
+    client = getattr(message, _CLIENT, None)
+    return client if isinstance(client, Client) else None
+
+
+class PlatformIds(OutputChannel):
+    """Wraps the output channel of a channel that does not key its own conversations: Rasa
+    answers to the conversation id (`rest:abc`), the channel gets its own id back (`abc`)."""
+
+    def __init__(self, inner: OutputChannel, channel: str) -> None:
+        self.inner = inner
+        self.channel = channel
+
+    def name(self) -> str:  # type: ignore[override]  # per instance, like the wrapped channel
+        return self.inner.name()
+
+    def _to(self, recipient_id: str) -> str:
+        return platform_id(recipient_id, self.channel)
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        await self.inner.send_response(self._to(recipient_id), message)
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        await self.inner.send_text_message(self._to(recipient_id), text, **kwargs)
+
+    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
+        await self.inner.send_image_url(self._to(recipient_id), image, **kwargs)
+
+    async def send_attachment(self, recipient_id: str, attachment: str, **kwargs: Any) -> None:
+        await self.inner.send_attachment(self._to(recipient_id), attachment, **kwargs)
+
+    async def send_text_with_buttons(
+        self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
+    ) -> None:
+        await self.inner.send_text_with_buttons(self._to(recipient_id), text, buttons, **kwargs)
+
+    async def send_quick_replies(
+        self, recipient_id: str, text: str, quick_replies: list[dict[str, Any]], **kwargs: Any
+    ) -> None:
+        await self.inner.send_quick_replies(self._to(recipient_id), text, quick_replies, **kwargs)
+
+    async def send_elements(self, recipient_id: str, elements: Any, **kwargs: Any) -> None:
+        await self.inner.send_elements(self._to(recipient_id), elements, **kwargs)
+
+    async def send_custom_json(
+        self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any
+    ) -> None:
+        await self.inner.send_custom_json(self._to(recipient_id), json_message, **kwargs)
+
+
 class MessageGuard:
     """Wraps the handler Rasa's channels call for each incoming message."""
 
     def __init__(
-        self, settings: SecuritySettings, limiter: Limiter, failure_reply: Callable[[], str]
+        self,
+        settings: SecuritySettings,
+        limiter: Limiter,
+        failure_reply: Callable[[], str],
+        connection_limiter: Limiter | None = None,
+        ip_limiter: Limiter | None = None,
+        session_limiter: Limiter | None = None,
     ) -> None:
         self.settings = settings
         self.limiter = limiter
         self.failure_reply = failure_reply
+        self.connection_limiter = connection_limiter or Unlimited()
+        self.ip_limiter = ip_limiter or Unlimited()
+        self.session_limiter = session_limiter or Unlimited()
 
-    def wrap(self, handler: Handler) -> Handler:
+    def wrap(self, handler: Handler, channel: InputChannel | None = None) -> Handler:
+        """The guarded handler for one channel: its messages are keyed by that channel, so a
+        client can never reach another channel's conversation (nor claim another channel)."""
+        name = channel.name() if channel is not None else None
+
         async def guarded(message: UserMessage) -> None:
+            if name is not None:
+                self.key_by_channel(message, name)
             if isinstance(message.text, str):
                 message.text = storable(message.text)
             reply = await self.refusal(message)
@@ -255,6 +371,20 @@ class MessageGuard:
 
         return guarded
 
+    @staticmethod
+    def key_by_channel(message: UserMessage, channel: str) -> None:
+        """Our channels key their conversations themselves; any other channel's ids are keyed
+        here, with an output channel that gets the platform's own id back."""
+        message.input_channel = channel
+        if not owned(channel, message.sender_id):
+            message.sender_id = conversation_id(channel, message.sender_id)
+            message.output_channel = PlatformIds(message.output_channel, channel)
+
+    async def allow_new_session(self, ip: str) -> bool:
+        """New widget sessions per IP: each one is a conversation (and, unchecked, a way to
+        start every limit afresh)."""
+        return await self.session_limiter.allow(ip)
+
     async def refusal(self, message: UserMessage) -> str | None:
         """Why this message is not passed on (the reply to send), or None to pass it on."""
         text = message.text if isinstance(message.text, str) else ""
@@ -264,6 +394,15 @@ class MessageGuard:
             return EMPTY
         if BUILT_IN_COMMANDS.match(text):
             return NOT_A_COMMAND
+        client = client_of(message)
+        if client is not None:
+            # A socket could otherwise start a new session for every message.
+            if not await self.connection_limiter.allow(client.connection):
+                logger.info("Rate limit reached for a socket.io connection from %s", client.ip)
+                return TOO_FAST
+            if not await self.ip_limiter.allow(client.ip):
+                logger.info("Rate limit reached for socket.io messages from IP %s", client.ip)
+                return TOO_FAST
         key = f"{message.input_channel}:{message.sender_id}"
         if not await self.limiter.allow(key):
             logger.info("Rate limit reached for sender %s", message.sender_id)
@@ -276,6 +415,18 @@ class MessageGuard:
             await message.output_channel.send_text_message(message.sender_id, text)
         except Exception:
             logger.exception("Could not send a reply to %s", message.sender_id)
+
+
+def make_guard(settings: SecuritySettings, failure_reply: Callable[[], str]) -> MessageGuard:
+    """The guard with every limiter the settings ask for."""
+    return MessageGuard(
+        settings,
+        make_limiter(settings.sender_rate, settings, "sender"),
+        failure_reply,
+        connection_limiter=make_limiter(settings.sender_rate, settings, "connection"),
+        ip_limiter=make_limiter(settings.ip_rate, settings, "socket-ip"),
+        session_limiter=make_limiter(settings.session_rate, settings, "sessions"),
+    )
 
 
 # --- per HTTP request ---------------------------------------------------------------------------
@@ -312,6 +463,10 @@ def install_http_guards(app: Sanic, settings: SecuritySettings, ip_limiter: Limi
     @app.middleware("request")
     async def guard(request: Request) -> HTTPResponse | None:
         path = request.path
+        if settings.enable_api and not path.startswith(CHANNEL_PATHS):
+            if settings.api_token:
+                _api_token_from_header(request, settings.api_token)
+            _unquote_conversation_id(request)
         if path.startswith("/socket.io"):
             origin = request.headers.get("origin")
             if origin and not origin_allowed(origin, request.host, settings.cors_origins):
@@ -329,6 +484,30 @@ def install_http_guards(app: Sanic, settings: SecuritySettings, ip_limiter: Limi
                 return _rest_reply(TOO_LONG, 413)
             return _check_rest_payload(request)
         return None
+
+
+def _api_token_from_header(request: Request, token: str) -> None:
+    """Rasa's HTTP API takes its token only as `?token=` (which proxies and access logs keep)
+    and compares it with `==`. Staff tools send `Authorization: Bearer <RASA_TOKEN>`: checked
+    here in constant time and handed to Rasa's check; a wrong `?token=` is dropped before Rasa
+    compares it. A bearer value that is not the token is left for Rasa's JWT check."""
+    scheme, _, given = (request.headers.get("Authorization") or "").partition(" ")
+    candidates = [given.strip()] if scheme.lower() == "bearer" and given.strip() else []
+    candidates += request.args.getlist("token") or []
+    expected = token.encode()
+    valid = any(hmac.compare_digest(c.encode(), expected) for c in candidates)
+    request.args.pop("token", None)
+    if valid:
+        request.args["token"] = [token]
+
+
+def _unquote_conversation_id(request: Request) -> None:
+    """Conversation ids hold `:` and may hold `/`, `?`, `#` or `%`, so staff tools escape them
+    whole (`rest%3Aa%2Fb`); Rasa's routes take the path segment as it is, undecoded, and would
+    address a conversation named `rest%3Aa%2Fb`. Decoded here, after routing, before Rasa."""
+    conversation = request.match_info.get("conversation_id")
+    if isinstance(conversation, str) and "%" in conversation:
+        request.match_info["conversation_id"] = unquote(conversation)
 
 
 def _check_rest_payload(request: Request) -> HTTPResponse | None:

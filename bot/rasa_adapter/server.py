@@ -6,8 +6,9 @@
 builds the app with Rasa's own `configure_app` and `load_agent_on_start`, then adds:
 
 - persistence from the environment (`persistence`: TRACKER_STORE_URL, REDIS_URL, …);
-- the security settings of `security` (API off unless protected, CORS, socket.io JWT, size
-  caps, rate limits) applied to every channel;
+- the security settings of `security` (API off unless protected, CORS, widget sessions and
+  socket.io JWT, conversations keyed by channel, size caps, rate limits) applied to every
+  channel;
 - a polite reply with the clinic's phone number when an action fails (`resilience`);
 - fixes for Rasa's hot spots found by `make bench` (`speedups`, `model_speedups`), and the
   model loaded once before Sanic forks its workers (`SANIC_WORKERS`), which share it;
@@ -82,29 +83,48 @@ def read_endpoints(path: str) -> Any:
 
 
 def create_channels(credentials: str, settings: Any) -> list[Any]:
-    """The channels of credentials.yml; socket.io gets the JWT key if one is configured."""
+    """The channels of credentials.yml, with Rasa's own `rest` and `socketio` served by ours
+    (they let a client pick any conversation); socket.io gets the session secret that signs
+    widget sessions, and the JWT key if one is configured."""
+    from rasa.core.channels.rest import RestInput
     from rasa.core.channels.socketio import SocketIOInput
     from rasa.core.run import create_http_input_channels
+
+    from bot.rasa_adapter.channels.rest import RestChannel
+    from bot.rasa_adapter.channels.socketio import SocketIOChannel
+    from bot.rasa_adapter.widget_sessions import SessionIssuer, development_secret
 
     channels = create_http_input_channels(
         None, credentials if Path(credentials).is_file() else None
     )
-    if settings.socketio_jwt_key:
-        for channel in channels:
-            if isinstance(channel, SocketIOInput):
+    for index, channel in enumerate(channels):
+        if type(channel) is RestInput:
+            logger.info("Rasa's rest channel is served by %s", RestChannel.__module__)
+            channels[index] = channel = RestChannel.from_credentials(None)
+        elif type(channel) is SocketIOInput:
+            logger.info("Rasa's socketio channel is served by %s", SocketIOChannel.__module__)
+            replacement = SocketIOChannel()
+            replacement.__dict__.update(vars(channel))
+            channels[index] = channel = replacement
+        if isinstance(channel, SocketIOChannel):
+            channel.use_sessions(SessionIssuer(settings.session_secret or development_secret()))
+            if settings.socketio_jwt_key:
                 channel.jwt_key = settings.socketio_jwt_key
                 channel.jwt_algorithm = settings.socketio_jwt_method
     return channels
 
 
 def register_channels(app: Any, channels: list[Any], guard: Any, route: str = "/webhooks/") -> None:
-    """Rasa's `channel.register`, with every incoming message passing through our guard."""
+    """Rasa's `channel.register`, with every incoming message passing through our guard, which
+    keys it by the channel it really came through."""
 
     async def handler(message: Any) -> None:
         await app.ctx.agent.handle_message(message)
 
-    guarded = guard.wrap(handler)
     for channel in channels:
+        if hasattr(channel, "use_guard"):
+            channel.use_guard(guard)
+        guarded = guard.wrap(handler, channel)
         app.blueprint(channel.blueprint(guarded), url_prefix=urljoin(route, channel.url_prefix()))
     app.ctx.input_channels = channels
 
@@ -121,9 +141,9 @@ def build_app(args: argparse.Namespace, model_path: str | None) -> Any:
     from bot.rasa_adapter import sessions, speedups
     from bot.rasa_adapter.resilience import install_action_failure_reply
     from bot.rasa_adapter.security import (
-        MessageGuard,
         SecuritySettings,
         install_http_guards,
+        make_guard,
         make_limiter,
     )
 
@@ -141,7 +161,7 @@ def build_app(args: argparse.Namespace, model_path: str | None) -> Any:
         port=args.port,
         endpoints=endpoints,
     )
-    guard = MessageGuard(settings, make_limiter(settings.sender_rate, settings, "sender"), _apology)
+    guard = make_guard(settings, _apology)
     register_channels(app, channels, guard)
     install_http_guards(app, settings, make_limiter(settings.ip_rate, settings, "ip"))
     install_action_failure_reply(_apology)
@@ -157,11 +177,13 @@ def build_app(args: argparse.Namespace, model_path: str | None) -> Any:
     app.register_listener(rasa_run.close_resources, "after_server_stop")
     app.ctx.massagebot_endpoints = endpoints
     logger.info(
-        "HTTP API %s; CORS origins: %s; rate limits: sender %s, IP %s",
+        "%s; HTTP API %s; CORS origins: %s; rate limits: sender %s, IP %s, new widget sessions %s",
+        "production" if settings.production else "development",
         "on (token/JWT required)" if settings.enable_api else "off",
         ", ".join(settings.cors_origins) or "none (same origin only)",
         settings.sender_rate or "off",
         settings.ip_rate or "off",
+        settings.session_rate or "off",
     )
     return app
 
@@ -171,6 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+    from bot.clinic.booking.config import BookingConfig, BookingConfigError
     from bot.rasa_adapter import sessions, speedups
     from bot.rasa_adapter.persistence import PersistenceConfigError, endpoint_overrides
     from bot.rasa_adapter.security import SecurityConfigError, SecuritySettings
@@ -179,7 +202,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         SecuritySettings.from_env()
         endpoint_overrides()
         sessions.limit_from_env()
-    except (SecurityConfigError, PersistenceConfigError, sessions.SessionConfigError) as error:
+        BookingConfig.from_env()  # e.g. a webhook URL without its signing secret
+    except (
+        SecurityConfigError,
+        PersistenceConfigError,
+        sessions.SessionConfigError,
+        BookingConfigError,
+    ) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 

@@ -26,10 +26,11 @@ from bot.clinic.booking.records import STATUSES
 from bot.clinic.booking.service import BookingService
 from bot.clinic.db import migrate, session_scope
 from bot.clinic.facts import Clinic, ClinicConfigError, load_clinic
-from bot.clinic.handoff import HandoffService, resume_conversation
+from bot.clinic.handoff import HandoffService
 from bot.clinic.models import OutboxMessage
 from bot.clinic.outbox import OutboxDeliverer
 from bot.settings import Settings
+from bot.staff.conversations import resume_conversation
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -175,7 +176,7 @@ def handoffs_resolve(args: argparse.Namespace, ctx: _Context) -> int:
         print("Set RASA_URL to resume the bot for that conversation automatically.")
         return 0
     try:
-        resume_conversation(ctx.config, info.conversation_id)
+        resume_conversation(ctx.config.rasa_url, ctx.config.rasa_token, info.conversation_id)
     except Exception as error:  # the request is resolved either way; say what didn't work
         raise CommandError(f"resolved, but resuming the conversation failed: {error}") from error
     print(f"The bot has resumed conversation {info.conversation_id}.")
@@ -269,7 +270,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Stand-alone entry point (`python -m bot.staff.bookings …`); `massagebot` has the same."""
+    """Stand-alone entry point (`python -m bot.staff.bookings …`); `massagebot` has them too."""
     parser = argparse.ArgumentParser(prog="massagebot", description=__doc__.splitlines()[0])
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)

@@ -128,9 +128,10 @@ def build_parser() -> argparse.ArgumentParser:
     shell.add_argument("shell_args", nargs=argparse.REMAINDER)
     shell.set_defaults(handler=_shell)
 
-    from bot.staff import bookings, privacy
+    from bot.staff import bookings, conversations, privacy
 
     bookings.register(commands)
+    conversations.register(commands)
     privacy.register(commands)
     return parser
 

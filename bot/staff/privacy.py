@@ -1,18 +1,27 @@
-"""Forgetting a client on request: everything we store about them, in one staff command.
+"""Forgetting a client on request: everything we store about them — and nobody else's.
 
-`massagebot privacy forget --contact X` and/or `--conversation ID` finds the client's
-conversations and contact details, following the links both ways (a booking ties a contact to a
-conversation; a conversation where they typed their number ties it back), then deletes:
+`massagebot privacy forget --contact X` and/or `--conversation ID` (both repeatable) finds the
+client's conversations: those staff name, and those where one of the client's contacts appears (a
+booking's or hand-off's contact, a number typed in a message or said back by the bot, a contact
+slot). It then deletes:
 
-- bookings (their time slots go with them) and hand-off requests,
+- bookings (their time slots go with them) and hand-off requests with the client's contact or in
+  the client's conversations,
 - outbox messages about those bookings or requests, or naming the contact,
 - unanswered questions asked in those conversations or containing the contact,
 - the conversations themselves from the tracker store (every event).
 
+Exactly one client: a conversation that also holds someone else's contact details is **shared**
+(every sender-less REST call lands in `rest:default`; two people may use one chat) and is never
+deleted, nor followed to find more conversations — it is listed, for staff to handle by hand.
+A shared conversation named with `--conversation` is refused. Contacts found in the client's own
+conversations (their e-mail where they were found by phone) are followed, one step.
+
 Everything in our database goes in one transaction; the tracker store (possibly another
-database) is cleared afterwards. `--dry-run` reports without deleting. Copies outside the bot —
-the clinic's booking system, staff chat notifications, e-mail, backups — are listed in
-docs/security.md for staff to handle.
+database) is cleared afterwards. `--dry-run` lists, by id, what would go. Tracker stores: SQL
+only (SQLite, PostgreSQL — Rasa's `events` table); conversations in another store (Redis, Mongo,
+DynamoDB) must be deleted there by hand. Copies outside the bot — the clinic's booking system,
+staff chat notifications, e-mail, backups — are listed in docs/security.md for staff to handle.
 """
 
 from __future__ import annotations
@@ -30,6 +39,7 @@ from sqlalchemy import bindparam, create_engine, delete, inspect, select, text
 from sqlalchemy.orm import Session
 
 from bot.clinic.booking.contact import validate_contact
+from bot.clinic.booking.lookups import forget_contact
 from bot.clinic.db import session_scope
 from bot.clinic.models import (
     Booking,
@@ -41,13 +51,15 @@ from bot.clinic.models import (
 from bot.clinic.redaction import EMAIL, PHONE
 
 CONTACT_SLOTS = frozenset({"client_contact", "manage_contact", "handoff_contact"})
-MAX_ROUNDS = 5
+# Conversations every sender-less caller shares: never one client's, whatever they contain.
+SHARED_CONVERSATIONS = frozenset({"rest:default", "default"})
 
 
 @dataclass
 class ForgetReport:
     contacts: set[str] = field(default_factory=set)
     conversations: set[str] = field(default_factory=set)
+    shared: set[str] = field(default_factory=set)
     bookings: list[str] = field(default_factory=list)
     handoffs: int = 0
     outbox: int = 0
@@ -56,14 +68,20 @@ class ForgetReport:
     tracker_store: str = "not checked"
 
     def lines(self) -> list[str]:
-        return [
-            f"conversations: {len(self.conversations)}",
-            f"bookings: {len(self.bookings)} {' '.join(self.bookings)}".rstrip(),
+        lines = [
+            f"conversations: {len(self.conversations)} {' '.join(sorted(self.conversations))}",
+            f"bookings: {len(self.bookings)} {' '.join(self.bookings)}",
             f"hand-off requests: {self.handoffs}",
             f"outbox messages: {self.outbox}",
             f"unanswered questions: {self.unanswered}",
             f"conversation events ({self.tracker_store}): {self.tracker_events}",
         ]
+        if self.shared:
+            lines.append(
+                f"left alone, shared with other clients: {' '.join(sorted(self.shared))} "
+                "(they also hold someone else's details; remove this client's messages by hand)"
+            )
+        return [line.rstrip() for line in lines]
 
 
 def normalise(contact: str, region: str) -> str | None:
@@ -87,7 +105,7 @@ class Forgetter:
     # --- finding -------------------------------------------------------------------------------
 
     def _tracker_conversations(self) -> dict[str, set[str]]:
-        """Contacts seen in each stored conversation (typed by the client or kept in a slot)."""
+        """Contacts seen in each stored conversation (typed, said back, or kept in a slot)."""
         found: dict[str, set[str]] = {}
         if not self.tracker_url:
             return found
@@ -99,7 +117,7 @@ class Forgetter:
                 rows = connection.execute(
                     text(
                         "SELECT sender_id, type_name, data FROM events "
-                        "WHERE type_name IN ('user', 'slot')"
+                        "WHERE type_name IN ('user', 'bot', 'slot')"
                     )
                 )
                 for sender, kind, data in rows:
@@ -107,7 +125,7 @@ class Forgetter:
                     if kind == "slot" and event.get("name") in CONTACT_SLOTS:
                         value = normalise(str(event.get("value") or ""), self.region)
                         seen = {value} if value else set()
-                    elif kind == "user":
+                    elif kind in ("user", "bot"):  # typed, or said back in a booking summary
                         seen = contacts_in(event.get("text") or "", self.region)
                     else:
                         continue
@@ -119,45 +137,65 @@ class Forgetter:
 
     def find(
         self, session: Session, contacts: Iterable[str], conversations: Iterable[str]
-    ) -> tuple[set[str], set[str]]:
-        """Follow contact ↔ conversation links until nothing new turns up."""
-        contacts, conversations = set(contacts), set(conversations)
-        in_tracker = self._tracker_conversations()
+    ) -> tuple[set[str], set[str], set[str]]:
+        """(the client's contacts, their conversations, shared conversations left alone).
+
+        Staff name the client by contact and/or conversation. A named conversation's contacts
+        are the client's; so are contacts in conversations found through the client's contacts,
+        one step. A found conversation that holds any contact not the client's is shared."""
+        contacts, named = set(contacts), set(conversations)
+        for conversation in named & SHARED_CONVERSATIONS:
+            raise ValueError(
+                f"'{conversation}' is shared by every REST call without a sender; "
+                "forget the client by --contact instead"
+            )
+        held = {c: set(seen) for c, seen in self._tracker_conversations().items()}
         rows: list[tuple[str | None, str | None]] = [
             *session.execute(select(Booking.contact, Booking.conversation_id)).all(),
             *session.execute(select(HandoffRequest.contact, HandoffRequest.conversation_id)),
         ]
-        links = [((normalise(c, self.region) if c else None), conv) for c, conv in rows]
-        for sender, seen in in_tracker.items():
-            links.extend((contact, sender) for contact in seen)
-        for _ in range(MAX_ROUNDS):
-            before = (len(contacts), len(conversations))
-            for contact, conversation in links:
-                if contact and contact in contacts and conversation:
-                    conversations.add(conversation)
-                if conversation and conversation in conversations and contact:
-                    contacts.add(contact)
-            if (len(contacts), len(conversations)) == before:
-                break
-        return contacts, conversations
+        for contact, conversation in rows:
+            normalised = normalise(contact, self.region) if contact else None
+            if conversation and normalised:
+                held.setdefault(conversation, set()).add(normalised)
+        for conversation in named:
+            contacts |= held.get(conversation, set())
+        found = {c for c, seen in held.items() if seen & contacts} | named
+        shared = {
+            c for c in found - named if c in SHARED_CONVERSATIONS or held.get(c, set()) - contacts
+        }
+        mine = found - shared
+        # One step further: the client's other contact in their own conversations.
+        for conversation in mine - named:
+            contacts |= held.get(conversation, set())
+        more = {c for c, seen in held.items() if seen & contacts} - mine - shared
+        for conversation in more:
+            if conversation in SHARED_CONVERSATIONS or held[conversation] - contacts:
+                shared.add(conversation)
+            else:
+                mine.add(conversation)
+        return contacts, mine, shared
 
     # --- deleting ------------------------------------------------------------------------------
 
     def forget(
-        self, contact: str | None, conversation: str | None, dry_run: bool = False
+        self,
+        contact: str | Iterable[str] | None,
+        conversation: str | Iterable[str] | None,
+        dry_run: bool = False,
     ) -> ForgetReport:
+        given = [contact] if isinstance(contact, str) else list(contact or [])
+        named = {conversation} if isinstance(conversation, str) else set(conversation or [])
         start_contacts = set()
-        if contact:
-            normalised = normalise(contact, self.region)
+        for value in given:
+            normalised = normalise(value, self.region)
             if normalised is None:
-                raise ValueError(f"'{contact}' is neither a phone number nor an e-mail address")
+                raise ValueError(f"'{value}' is neither a phone number nor an e-mail address")
             start_contacts.add(normalised)
         report = ForgetReport()
         with session_scope(self.database_url) as session:
-            contacts, conversations = self.find(
-                session, start_contacts, [conversation] if conversation else []
-            )
-            report.contacts, report.conversations = contacts, conversations
+            contacts, conversations, shared = self.find(session, start_contacts, named)
+            report.contacts, report.conversations, report.shared = contacts, conversations, shared
             bookings = [
                 b
                 for b in session.execute(select(Booking)).scalars()
@@ -196,6 +234,8 @@ class Forgetter:
                 session.execute(
                     delete(HandoffRequest).where(HandoffRequest.id.in_([h.id for h in handoffs]))
                 )
+                for contact in contacts:
+                    forget_contact(session, contact)
             else:
                 session.rollback()
         report.tracker_events, report.tracker_store = self._forget_conversations(
@@ -255,9 +295,16 @@ def _forget_command(settings: Any, args: argparse.Namespace) -> int:
     if not args.contact and not args.conversation:
         print("error: give --contact and/or --conversation", file=sys.stderr)
         return 2
+    tracker_url = tracker_store_url(args.endpoints)
+    if tracker_url is None:
+        print(
+            "note: the tracker store in endpoints.yml is not SQL; delete the client's "
+            "conversations there by hand",
+            file=sys.stderr,
+        )
     migrate(settings.database_url)
     region = load_clinic(settings.clinic_file).region
-    forgetter = Forgetter(settings.database_url, tracker_store_url(args.endpoints), region)
+    forgetter = Forgetter(settings.database_url, tracker_url, region)
     try:
         report = forgetter.forget(args.contact, args.conversation, dry_run=args.dry_run)
     except ValueError as error:
@@ -279,8 +326,14 @@ def register(commands: Any) -> None:
     forget = privacy.add_parser(
         "forget", help="delete everything stored about a client (bookings, chats, hand-offs)"
     )
-    forget.add_argument("--contact", help="their phone number or e-mail address")
-    forget.add_argument("--conversation", help="a conversation (sender) id")
+    forget.add_argument(
+        "--contact", action="append", help="their phone number or e-mail address (repeatable)"
+    )
+    forget.add_argument(
+        "--conversation",
+        action="append",
+        help="a conversation id as staff tools show it, e.g. webchat:5f2c… (repeatable)",
+    )
     forget.add_argument("--dry-run", action="store_true", help="report, delete nothing")
     forget.add_argument(
         "--endpoints", type=Path, default=None, help="endpoints.yml (for the tracker store)"

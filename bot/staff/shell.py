@@ -84,7 +84,9 @@ class StaffShell:
         self.buttons: list[Button] = []
 
     def new_sender(self) -> str:
-        return f"{self.sender_prefix}-{uuid.uuid4().hex[:6]}"
+        """`shell:<name>-<random>`: keyed like every conversation (bot.clinic.conversations),
+        so staff tools tell a staff test from a client."""
+        return f"shell:{self.sender_prefix}-{uuid.uuid4().hex[:6]}"
 
     async def turn(self, text: str) -> str:
         """Handle one line typed by staff; returns what to print."""

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 from sqlalchemy import select
 
 from bot.clinic.booking.config import BookingConfig
 from bot.clinic.db import session_scope
 from bot.clinic.facts import Clinic
-from bot.clinic.handoff import HandoffService, clinic_is_open, resume_conversation
+from bot.clinic.handoff import HandoffService, clinic_is_open
 from bot.clinic.models import OutboxMessage
 from tests.support.clinics import Clock, local
 
-WITH_WEBHOOK = BookingConfig.from_env({"HANDOFF_WEBHOOK_URL": "http://127.0.0.1:9/staff"})
+WITH_WEBHOOK = BookingConfig.from_env(
+    {"HANDOFF_WEBHOOK_URL": "http://127.0.0.1:9/staff", "HANDOFF_WEBHOOK_SECRET": "s"}
+)
 
 
 def outbox(database_url: str) -> list[OutboxMessage]:
@@ -65,29 +63,3 @@ def test_list_and_resolve(clinic: Clinic, database_url: str, clock: Clock) -> No
     assert [h.id for h in service.list_requests()] == [second.id]
     assert len(service.list_requests(status=None)) == 2
     assert service.resolve(9999) is None
-
-
-def test_resume_conversation_calls_rasa(tmp_path: object) -> None:
-    seen: list[tuple[str, dict]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            seen.append((self.path, json.loads(body)))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}"
-        config = BookingConfig.from_env({"RASA_URL": url + "/", "RASA_TOKEN": "t0k"})
-        resume_conversation(config, "conv-9")
-    finally:
-        server.shutdown()
-        server.server_close()
-    assert seen == [("/conversations/conv-9/tracker/events?token=t0k", {"event": "resume"})]

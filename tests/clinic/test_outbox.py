@@ -7,6 +7,7 @@ it was down arrives once it's up, signed, and only once.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -213,11 +214,11 @@ def test_wrong_secret_is_refused_by_the_receiver_and_retried(
 def test_signature_format() -> None:
     body = encode({"b": 1, "a": "é"})
     assert body == '{"a":"é","b":1}'.encode()
-    signature = sign(body, "k")
-    assert signature.startswith("sha256=") and len(signature) == len("sha256=") + 64
-    assert verify(body, "k", signature)
-    assert not verify(body + b" ", "k", signature)
-    assert not verify(body, "other", signature)
+    signature = sign(body, "k", timestamp=1_900_000_000)
+    assert re.fullmatch(r"t=1900000000,v1=[0-9a-f]{64}", signature)
+    assert verify(body, "k", signature, now=1_900_000_000)
+    assert not verify(body + b" ", "k", signature, now=1_900_000_000)
+    assert not verify(body, "other", signature, now=1_900_000_000)
     assert not verify(body, "k", None)
 
 

@@ -84,7 +84,7 @@ def test_full_booking_is_stored(bot_server: RunningBot) -> None:
             "+447911123456",
             "pending",
         )
-        assert row.conversation_id == client
+        assert row.conversation_id == f"rest:{client}"
 
 
 def test_cancel_with_reference_and_contact(bot_server: RunningBot) -> None:
@@ -121,7 +121,7 @@ def test_talk_to_a_person(bot_server: RunningBot) -> None:
         assert "call you back" in texts(replies), replies
     with session_scope(bot_server.database_url) as session:
         request = session.execute(
-            select(HandoffRequest).where(HandoffRequest.conversation_id == client)
+            select(HandoffRequest).where(HandoffRequest.conversation_id == f"rest:{client}")
         ).scalar_one()
     assert request.status == "open"
 

@@ -69,7 +69,9 @@ def test_unclear_twice_offers_a_person_and_phone(bot_server: RunningBot) -> None
     with session_scope(bot_server.database_url) as session:
         logged = (
             session.execute(
-                select(UnansweredQuestion).where(UnansweredQuestion.conversation == client)
+                select(UnansweredQuestion).where(
+                    UnansweredQuestion.conversation == f"rest:{client}"
+                )
             )
             .scalars()
             .all()

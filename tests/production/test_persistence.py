@@ -45,7 +45,7 @@ def test_booking_form_survives_a_restart_of_the_bot(tmp_path: Path, model: Path)
 
     with session_scope(database_url) as session:
         booking = session.execute(
-            select(Booking).where(Booking.conversation_id == client)
+            select(Booking).where(Booking.conversation_id == f"rest:{client}")
         ).scalar_one()
         assert booking.client_name == "Ada Lovelace"
         assert booking.service_id in service  # the choice made before the restart

@@ -123,7 +123,7 @@ def test_one_conversation_across_two_instances(
             assert all(f.result() for f in futures), burst
 
     assert not set(process_tree(list(workers))), "a worker outlived its stopped instance"
-    found = turns(stored_events(postgres_url, client))
+    found = turns(stored_events(postgres_url, f"rest:{client}"))
     received = [message for message, _ in found]
     assert sorted(received) == sorted(sent + burst), "a message was lost or stored twice"
     assert received[:8] == sent[:8]

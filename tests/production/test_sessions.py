@@ -58,7 +58,7 @@ def test_long_conversation_over_several_sessions(tmp_path: Path, model: Path) ->
         # The form has ended: the next message starts a new session, which keeps the booking.
         assert "open" in send("what are your opening hours?").lower()
 
-    events = stored_events(tracker_db, client)
+    events = stored_events(tracker_db, f"rest:{client}")
     assert [e["text"] for e in events if e["event"] == "user"] == sent  # nothing lost or doubled
     starts = [i for i, e in enumerate(events) if e["event"] == "session_started"]
     assert len(starts) == 3  # the first message, message 4, and after the form

@@ -50,11 +50,11 @@ async def test_numbers_pick_buttons_and_restart_changes_conversation() -> None:
     agent = FakeAgent()
     shell = StaffShell(agent, "staff-ana")
     first = shell.sender_id
-    assert first.startswith("staff-ana-")
+    assert first.startswith("shell:staff-ana-")
     assert "[1] Yes" in await shell.turn("hello")
     await shell.turn("1")
     assert agent.sent[-1] == ("/affirm", first)
-    assert (await shell.turn("/restart")).startswith("(new conversation: staff-ana-")
+    assert (await shell.turn("/restart")).startswith("(new conversation: shell:staff-ana-")
     assert shell.sender_id != first
     assert await shell.turn("/intent") == "(intent display on)"
 
@@ -98,7 +98,7 @@ def test_two_staff_at_once_through_a_terminal(tmp_path: Path) -> None:
                 )
             )
         for shell in shells:
-            shell.expect(r"Conversation id: (staff-\w+-\w+)")
+            shell.expect(r"Conversation id: (shell:staff-\w+-\w+)")
             shell.expect_exact("you> ")
         ana, ben = shells
         ana.sendline("does back massage help with blood circulation?")
@@ -125,5 +125,5 @@ def test_two_staff_at_once_through_a_terminal(tmp_path: Path) -> None:
 
     with sqlite3.connect(tmp_path / "tracker.db") as db:
         senders = {row[0] for row in db.execute("select distinct sender_id from events")}
-    assert any(s.startswith("staff-ana-") for s in senders)
-    assert any(s.startswith("staff-ben-") for s in senders)
+    assert any(s.startswith("shell:staff-ana-") for s in senders)
+    assert any(s.startswith("shell:staff-ben-") for s in senders)

@@ -3,6 +3,7 @@ own database, started the way `make run` starts them (bot.rasa_adapter.serve).""
 
 from __future__ import annotations
 
+import secrets
 import subprocess
 import sys
 import uuid
@@ -20,7 +21,7 @@ from bot.rasa_adapter.serve import free_port, rasa_env, running
 from tests.support import ROOT
 
 # Tests send many messages from one IP; the rate limits have their own tests.
-NO_LIMITS = {"RATE_LIMIT_SENDER": "0", "RATE_LIMIT_IP": "0"}
+NO_LIMITS = {"RATE_LIMIT_SENDER": "0", "RATE_LIMIT_IP": "0", "RATE_LIMIT_SESSIONS": "0"}
 
 
 @dataclass
@@ -32,6 +33,8 @@ class RunningBot:
     database_url: str
     tracker_db: Path
     home: Path
+    api_token: str = ""
+    site_origin: str = ""  # a web page at this origin may embed the widget (CORS_ORIGINS)
 
     def send(self, text: str, sender: str = "e2e", timeout: float = 60) -> list[dict[str, Any]]:
         return send_rest(self.url, text, sender, timeout)
@@ -99,8 +102,9 @@ def start_bot(
 ) -> Iterator[RunningBot]:
     """Start a bot in `folder`: tests that need their own channels or settings use this."""
     database_url = prepare_database(f"sqlite:///{folder / 'massagebot.db'}")
-    port, action_port = free_port(), free_port()
+    port, action_port, site_port = free_port(), free_port(), free_port()
     tracker_db = folder / "tracker.db"
+    site_origin = f"http://127.0.0.1:{site_port}"
     env = rasa_env()
     env.update(
         {
@@ -108,6 +112,10 @@ def start_bot(
             "CLINIC_FILE": str(ROOT / "data" / "clinic.yml"),
             "MASSAGEBOT_HOME": str(ROOT),
             **NO_LIMITS,
+            # Staff tools resume conversations through the HTTP API (tests/e2e/test_ownership.py).
+            "RASA_API_ENABLED": "true",
+            "RASA_TOKEN": secrets.token_hex(16),
+            "CORS_ORIGINS": site_origin,
             **(extra_env or {}),
         }
     )
@@ -119,4 +127,6 @@ def start_bot(
             database_url=database_url,
             tracker_db=tracker_db,
             home=folder,
+            api_token=env["RASA_TOKEN"],
+            site_origin=site_origin,
         )

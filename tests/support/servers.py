@@ -28,6 +28,8 @@ SECRETS = {
     "FACEBOOK_VERIFY_TOKEN": "fb-verify-for-tests",
     "FACEBOOK_APP_SECRET": "fb-app-secret-for-tests",
     "FACEBOOK_PAGE_ACCESS_TOKEN": "fb-page-token-for-tests",
+    # The staff token Telegram's /set_webhook asks for.
+    "RASA_TOKEN": "staff-token-for-tests",
 }
 
 
@@ -59,6 +61,8 @@ def run_stub_bot(
     if fake_api_url:
         env.update(channel_env(fake_api_url))
     env["RASA_TELEMETRY_ENABLED"] = "false"
+    # One secret for every run, so a widget session survives the stub bot's restart.
+    env["SESSION_SECRET"] = "stub-bot-session-secret-for-tests-only"
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [

@@ -1,20 +1,25 @@
-"""The chat widget in real headless Chromium against the stub bot (real socket.io channel)."""
+"""The widget's own UI in real headless Chromium, against the stub bot (our socket.io channel, a
+scripted agent): markup, typing indicator, keyboard, phone layout, accessibility, reconnecting,
+and the site's login token. The main flows run against the trained bot in test_widget_e2e.py."""
 
 from __future__ import annotations
 
 import json
 import threading
 import urllib.request
+from collections.abc import Iterator
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
 from playwright.sync_api import expect
 
 from bot.rasa_adapter.serve import free_port
 from tests.support.browser import ACTIVE_ELEMENT, screenshot
+from tests.support.scripted_app import CLEARED, WIDGET_CREDENTIALS, scripted_server_thread
 from tests.support.servers import run_stub_bot
 
 pytestmark = pytest.mark.browser
@@ -86,29 +91,6 @@ def test_typing_indicator_shows_until_the_answer(page: Any, stub_bot: Any) -> No
     expect(typing).to_contain_text("The assistant is typing")
     expect(page.get_by_role("log")).to_contain_text("may help with")
     expect(typing).to_be_hidden()
-
-
-def test_history_and_session_survive_reload(page: Any, stub_bot: Any) -> None:
-    log = open_demo(page, stub_bot.url)
-    page.get_by_role("button", name="Benefits of massage").click()
-    expect(log).to_contain_text("may help with")
-    session = stored(page, "session")
-    assert session
-
-    page.reload()
-    log = page.get_by_role("log", name="Conversation")
-    expect(log).to_contain_text(GREETING)  # the panel reopens as it was left
-    expect(log).to_contain_text("may help with")
-    expect(page.get_by_role("button", name="Benefits of massage (your choice)")).to_be_disabled()
-    expect(page.get_by_role("status").first).to_have_text("Connected")
-    assert stored(page, "session") == session
-
-    page.get_by_label("Your message").fill("hello again")
-    page.keyboard.press("Enter")
-    expect(log).to_contain_text("You wrote: hello again")
-    last = received(stub_bot.url)[-1]
-    assert last["sender_id"] == session and last["channel"] == "socketio"
-    screenshot(page, "widget-after-reload")
 
 
 def test_script_in_a_message_is_shown_as_text(page: Any, stub_bot: Any) -> None:
@@ -213,21 +195,6 @@ def test_axe_finds_no_serious_violations(page: Any, stub_bot: Any) -> None:
     assert [v["id"] for v in closed if v["impact"] in {"serious", "critical"}] == []
 
 
-def test_start_over(page: Any, stub_bot: Any) -> None:
-    log = open_demo(page, stub_bot.url)
-    page.get_by_role("button", name="Benefits of massage").click()
-    expect(log).to_contain_text("may help with")
-    old_session = stored(page, "session")
-    page.get_by_role("button", name="Start over").click()
-    expect(log).not_to_contain_text("may help with")
-    expect(log).to_contain_text(GREETING)
-    expect(page.get_by_role("button", name="Benefits of massage")).to_be_enabled()
-    assert page.evaluate(ACTIVE_ELEMENT)["cls"] == "mb-input"
-    new_session = stored(page, "session")
-    assert new_session and new_session != old_session
-    assert stored(page, "transcript")[0]["text"] == GREETING
-
-
 def test_reconnects_after_the_server_drops(page: Any, fake_platforms: Any, tmp_path: Path) -> None:
     port = free_port()
     with run_stub_bot(fake_platforms.url, tmp_path / "first.log", port=port) as bot:
@@ -245,7 +212,7 @@ def test_reconnects_after_the_server_drops(page: Any, fake_platforms: Any, tmp_p
         expect(status).to_have_text("Connected", timeout=20_000)
         expect(log).to_contain_text("may help with")  # the queued message went out
         expect(log.locator(".mb-pending")).to_have_count(0)
-        assert received(bot.url)[-1]["sender_id"] == session
+        assert received(bot.url)[-1]["sender_id"] == f"webchat:{session}"  # resumed
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
@@ -253,33 +220,75 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
-def test_embedded_on_another_site_with_data_attributes(
-    page: Any, stub_bot: Any, tmp_path: Path
-) -> None:
-    (tmp_path / "index.html").write_text(
-        '<!doctype html><html lang="es"><head><meta charset="utf-8"><title>Clínica</title>'
-        "</head><body><main><h1>Clínica de masajes</h1></main>"
-        f'<script src="{stub_bot.url}/webchat/widget.js" data-server-url="{stub_bot.url}" '
-        'data-title="Chat de la clínica" data-primary-color="#ffd700" data-lang="es" '
-        'data-start-open="true"></script></body></html>',
-        encoding="utf-8",
-    )
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietHandler, directory=str(tmp_path)))
+@pytest.fixture()
+def jwt_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Any, Path]]:
+    """A bot that requires the site's login token (SOCKETIO_JWT_KEY), and a folder served as the
+    clinic's site: (bot URL, scripted agent, site folder); the site's URL is `site_url`."""
+    for name in CLEARED:
+        monkeypatch.delenv(name, raising=False)
+    env = {"SOCKETIO_JWT_KEY": "site-key", "CORS_ORIGINS": "*", "SESSION_SECRET": "s" * 32}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    (tmp_path / "bot").mkdir()
+    (tmp_path / "site").mkdir()
+    credentials = WIDGET_CREDENTIALS + "bot.rasa_adapter.channels.webchat.WebchatInput:\n"
+    with scripted_server_thread(tmp_path / "bot", env, credentials) as (url, agent):
+        yield url, agent, tmp_path / "site"
+
+
+def site_url(folder: Path) -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietHandler, directory=str(folder)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        page.goto(f"http://127.0.0.1:{server.server_address[1]}/index.html")
-        dialog = page.get_by_role("dialog", name="Chat de la clínica")
-        expect(dialog).to_be_visible()  # data-start-open
-        expect(page.get_by_role("button", name="Empezar de nuevo")).to_be_visible()
-        expect(page.get_by_label("Su mensaje")).to_be_visible()
-        expect(page.get_by_role("log")).to_contain_text(GREETING)  # cross-origin socket.io
-        header = page.locator(".mb-header")
-        expect(header).to_have_css("background-color", "rgb(255, 215, 0)")
-        expect(header).to_have_css("color", "rgb(17, 17, 17)")  # dark text on a light colour
-        assert page.evaluate("typeof window.io") == "undefined"  # no global leaked to the host
-        screenshot(page, "widget-embedded-es")
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
+        server.server_close()
+
+
+def site_page(folder: Path, bot_url: str, head: str = "", attributes: str = "") -> None:
+    (folder / "index.html").write_text(
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Clinic</title>{head}'
+        "</head><body><main><h1>My account</h1></main>"
+        f'<script src="{bot_url}/webchat/widget.js" data-server-url="{bot_url}" '
+        f'data-start-open="true" data-initial-payload="" {attributes}></script></body></html>',
+        encoding="utf-8",
+    )
+
+
+@pytest.mark.parametrize("how", ["data attribute", "script hook"])
+def test_a_logged_in_sites_token_reaches_the_bot(
+    page: Any, jwt_site: tuple[str, Any, Path], how: str
+) -> None:
+    bot_url, agent, folder = jwt_site
+    token = jwt.encode({"sub": "client-42"}, "site-key", algorithm="HS256")
+    if how == "data attribute":
+        site_page(folder, bot_url, attributes=f'data-auth-token="{token}"')
+    else:  # the site's own script hands the widget a fresh token on every connection
+        hook = f"<script>window.MassageBotWidgetAuth = () => Promise.resolve('{token}');</script>"
+        site_page(folder, bot_url, head=hook)
+    for url in site_url(folder):
+        page.goto(url + "/index.html")
+        expect(page.get_by_role("status").first).to_have_text("Connected")
+        page.get_by_label("Your message").fill("hello there")
+        page.keyboard.press("Enter")
+        expect(page.get_by_role("log")).to_contain_text("echo: hello there")
+    assert [s.sender_id.startswith("webchat:") for s in agent.seen] == [True]
+
+
+def test_without_the_sites_token_the_widget_cannot_connect(
+    page: Any, jwt_site: tuple[str, Any, Path]
+) -> None:
+    bot_url, agent, folder = jwt_site
+    site_page(folder, bot_url, attributes='data-auth-token="not-a-token"')
+    for url in site_url(folder):
+        page.goto(url + "/index.html")
+        status = page.get_by_role("status").first
+        expect(status).to_have_attribute("data-state", "offline")
+        page.get_by_label("Your message").fill("hello there")
+        page.keyboard.press("Enter")
+        expect(page.locator(".mb-pending")).to_have_count(1)
+    assert agent.seen == []
 
 
 def test_widget_script_never_parses_html() -> None:

@@ -2,11 +2,14 @@
 
 BOOKING_ADAPTER          database (default: staff confirm from the CLI) | webhook
 BOOKING_WEBHOOK_URL      the clinic booking system's endpoint (required for `webhook`)
-BOOKING_WEBHOOK_SECRET   HMAC-SHA256 key for X-Massagebot-Signature (required for `webhook`)
+BOOKING_WEBHOOK_SECRET   HMAC-SHA256 key for X-Massagebot-Signature (required with the URL)
 HANDOFF_WEBHOOK_URL      where staff are told a client wants a person (optional)
-HANDOFF_WEBHOOK_SECRET   its HMAC key (defaults to BOOKING_WEBHOOK_SECRET; unsigned if neither)
+HANDOFF_WEBHOOK_SECRET   its HMAC key (defaults to BOOKING_WEBHOOK_SECRET; required with the URL)
 WEBHOOK_TIMEOUT_SECONDS  per request (default 10)
 RASA_URL, RASA_TOKEN     lets `handoffs resolve` resume the paused conversation
+
+Webhooks are always signed (`bot.clinic.outbox`): a webhook URL without a secret is a
+configuration error, so the server and the outbox worker refuse to start with one.
 """
 
 from __future__ import annotations
@@ -50,19 +53,20 @@ class BookingConfig:
         booking_secret = env.get("BOOKING_WEBHOOK_SECRET", "")
         booking_url = env.get("BOOKING_WEBHOOK_URL", "").strip()
         booking = WebhookTarget(booking_url, booking_secret) if booking_url else None
-        if adapter == "webhook":
-            if booking is None:
-                raise BookingConfigError("BOOKING_ADAPTER=webhook needs BOOKING_WEBHOOK_URL")
-            if not booking_secret:
-                raise BookingConfigError(
-                    "BOOKING_ADAPTER=webhook needs BOOKING_WEBHOOK_SECRET to sign requests"
-                )
+        if adapter == "webhook" and booking is None:
+            raise BookingConfigError("BOOKING_ADAPTER=webhook needs BOOKING_WEBHOOK_URL")
+        if booking is not None and not booking_secret:
+            raise BookingConfigError(
+                "BOOKING_WEBHOOK_URL needs BOOKING_WEBHOOK_SECRET: webhooks are always signed"
+            )
         handoff_url = env.get("HANDOFF_WEBHOOK_URL", "").strip()
-        handoff = (
-            WebhookTarget(handoff_url, env.get("HANDOFF_WEBHOOK_SECRET", booking_secret))
-            if handoff_url
-            else None
-        )
+        handoff_secret = env.get("HANDOFF_WEBHOOK_SECRET") or booking_secret
+        if handoff_url and not handoff_secret:
+            raise BookingConfigError(
+                "HANDOFF_WEBHOOK_URL needs HANDOFF_WEBHOOK_SECRET (or BOOKING_WEBHOOK_SECRET): "
+                "staff notifications carry clients' contact details, so they are always signed"
+            )
+        handoff = WebhookTarget(handoff_url, handoff_secret) if handoff_url else None
         return cls(
             adapter=adapter,
             booking_webhook=booking,

@@ -7,7 +7,8 @@ is tried in a fresh transaction; when none is left, the client gets the nearest 
 Reading availability first only orders the attempts, it never decides.
 
 Clients act on a booking with its reference plus the contact they booked with; any mismatch
-gets the same answer as an unknown reference, so nobody learns about someone else's booking.
+gets the same answer as an unknown reference, so nobody learns about someone else's booking,
+and too many mismatches lock the look-up for a while (`lookups`), whatever the conversation.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session
 from bot.clinic.booking.availability import Availability, occupied_slots, therapist_ids
 from bot.clinic.booking.booking_system import BookingAdapter, DatabaseAdapter
 from bot.clinic.booking.contact import same_contact, validate_contact, validate_name
+from bot.clinic.booking.lookups import lookup_keys, record_failure, too_many
 from bot.clinic.booking.records import STATUSES, BookingInfo
 from bot.clinic.booking.rules import check_exact_start
 from bot.clinic.booking.wording import already_booked
@@ -137,25 +139,25 @@ class BookingService:
 
     def lookup(self, reference: str, contact: str) -> BookingOutcome:
         with session_scope(self.database_url) as session:
-            row = self._owned(session, reference, contact)
-            if row is None:
-                return BookingOutcome("not_found", NOT_FOUND)
+            row = self._verified(session, reference, contact)
+            if isinstance(row, BookingOutcome):
+                return row
             return BookingOutcome("found", booking=BookingInfo.from_row(row, self.clinic))
 
     def cancel(self, reference: str, contact: str) -> BookingOutcome:
         with session_scope(self.database_url) as session:
-            row = self._owned(session, reference, contact, lock=True)
-            if row is None:
-                return BookingOutcome("not_found", NOT_FOUND)
+            row = self._verified(session, reference, contact, lock=True)
+            if isinstance(row, BookingOutcome):
+                return row
             return self._cancel_row(session, row)
 
     def reschedule(self, reference: str, contact: str, new_start: datetime) -> BookingOutcome:
         """Move a booking: old slots freed and new ones taken in one transaction, so the client
         never ends up with both or neither."""
         with session_scope(self.database_url) as session:
-            row = self._owned(session, reference, contact)
-            if row is None:
-                return BookingOutcome("not_found", NOT_FOUND)
+            row = self._verified(session, reference, contact)
+            if isinstance(row, BookingOutcome):
+                return row
             booking_id, service_id = row.id, row.service_id
             blocked = self._unchangeable(row)
         if blocked:
@@ -343,6 +345,25 @@ class BookingService:
         # about as long to answer.
         matches = same_contact(row.contact if row else "", contact, self.clinic.region)
         return row if row is not None and matches else None
+
+    def _verified(
+        self, session: Session, reference: str, contact: str, lock: bool = False
+    ) -> Booking | BookingOutcome:
+        """The booking if reference and contact match it; wrong pairs are counted
+        (`lookups`), and after too many the booking can only be changed by phone."""
+        now = self.clock()
+        keys = lookup_keys(normalise_reference(reference), contact, self.clinic.region)
+        if too_many(session, keys, now):
+            return BookingOutcome(
+                "locked",
+                "There have been too many attempts for that booking, so I can't look it up "
+                f"here for now — please call us on {self.clinic.phone}.",
+            )
+        row = self._owned(session, reference, contact, lock=lock)
+        if row is None:
+            record_failure(session, keys, now)
+            return BookingOutcome("not_found", NOT_FOUND)
+        return row
 
     def _unchangeable(self, row: Booking) -> BookingOutcome | None:
         if row.status == "cancelled":

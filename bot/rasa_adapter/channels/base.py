@@ -23,6 +23,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.clinic.conversations import conversation_id, platform_id
 from bot.rasa_adapter.channels.formatting import (
     Button,
     ChannelProfile,
@@ -180,6 +181,10 @@ class FormattedOutput(OutputChannel):
         """The profile for this recipient; Twilio overrides it to tell SMS from WhatsApp."""
         return self.profile
 
+    def platform(self, recipient_id: str) -> str:
+        """Rasa addresses the conversation (`telegram:42`); the platform wants its id (`42`)."""
+        return platform_id(recipient_id, self.name())
+
     async def send_formatted(self, recipient_id: str, message: OutgoingMessage) -> None:
         raise NotImplementedError
 
@@ -190,14 +195,14 @@ class FormattedOutput(OutputChannel):
         buttons = [Button.from_rasa(b) for b in raw_buttons]
         if text or buttons:
             for outgoing in format_reply(text, buttons, self.profile_for(recipient_id)):
-                await self.send_formatted(recipient_id, outgoing)
+                await self.send_formatted(self.platform(recipient_id), outgoing)
             if buttons and self.memory is not None:
                 self.memory.remember(recipient_id, buttons)
         await super().send_response(recipient_id, message)
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         for outgoing in format_reply(text, (), self.profile_for(recipient_id)):
-            await self.send_formatted(recipient_id, outgoing)
+            await self.send_formatted(self.platform(recipient_id), outgoing)
 
     async def send_text_with_buttons(
         self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
@@ -249,7 +254,11 @@ class PlatformApi:
 
 
 class MessagingChannel(InputChannel):
-    """Input channel base: resolves "2" (or an option's title) to the payload it stands for."""
+    """Input channel base: resolves "2" (or an option's title) to the payload it stands for,
+    and keys conversations by channel (`telegram:42`, see `bot.clinic.conversations`)."""
+
+    def conversation(self, platform_sender: str) -> str:
+        return conversation_id(self.name(), platform_sender)
 
     def __init__(self) -> None:
         self.memory = OptionMemory()
@@ -263,6 +272,7 @@ class MessagingChannel(InputChannel):
             self._app = app
 
     async def resolve_choice(self, sender_id: str, text: str) -> str:
+        """`sender_id` is the conversation id (the tracker's key and the options' key)."""
         if not text or text.startswith("/"):
             return text
         agent = getattr(getattr(self._app, "ctx", None), "agent", None)

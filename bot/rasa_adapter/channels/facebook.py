@@ -1,14 +1,18 @@
-"""Facebook Messenger: Rasa's signature check and message parsing, our replies.
+"""Facebook Messenger: Rasa's message parsing, our signature check and our replies.
 
-The webhook verifies `X-Hub-Signature-256` (or the older SHA-1 `X-Hub-Signature`) with Rasa's
-`FacebookInput.validate_hub_signature` and refuses a bad one with 403 (Rasa answers 200 "not
-validated", which hides the problem from Meta's delivery dashboard). Replies use quick replies
-(up to 13, titles cut at 20 characters) and are sent without blocking the event loop, unlike the
-synchronous `requests` client Rasa's channel uses.
+The webhook verifies `X-Hub-Signature-256` (or the older SHA-1 `X-Hub-Signature`) and refuses a
+bad one with 403 (Rasa answers 200 "not validated", which hides the problem from Meta's delivery
+dashboard). Our own check replaces Rasa's `validate_hub_signature`, which compares with `==`
+(a timing leak) and answers a malformed header such as `foo=bar` with a 500.
+
+Replies use quick replies (up to 13, titles cut at 20 characters) and are sent without blocking
+the event loop, unlike the synchronous `requests` client Rasa's channel uses.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -32,6 +36,7 @@ from bot.rasa_adapter.channels.formatting import PROFILES, OutgoingMessage
 logger = logging.getLogger(__name__)
 
 DEFAULT_API = "https://graph.facebook.com/v18.0"
+SIGNATURE_DIGESTS = {"sha256": hashlib.sha256, "sha1": hashlib.sha1}
 
 
 class FacebookOutput(FormattedOutput):
@@ -64,14 +69,15 @@ class FacebookOutput(FormattedOutput):
         attachment = {"type": "image", "payload": {"url": image, "is_reusable": True}}
         await self.post(
             {
-                "recipient": {"id": recipient_id},
+                "recipient": {"id": self.platform(recipient_id)},
                 "messaging_type": "RESPONSE",
                 "message": {"attachment": attachment},
             }
         )
 
     async def send_action(self, recipient_id: str, sender_action: str) -> None:
-        await self.post({"recipient": {"id": recipient_id}, "sender_action": sender_action})
+        recipient = {"id": self.platform(recipient_id)}
+        await self.post({"recipient": recipient, "sender_action": sender_action})
 
 
 class _Messenger(Messenger):
@@ -89,18 +95,19 @@ class _Messenger(Messenger):
         self, text: str, sender_id: str, metadata: dict[str, Any] | None
     ) -> None:
         out_channel = self.channel.get_output_channel()
-        await out_channel.send_action(sender_id, "typing_on")
-        text = await self.channel.resolve_choice(sender_id, text)
+        conversation = self.channel.conversation(sender_id)
+        await out_channel.send_action(conversation, "typing_on")
+        text = await self.channel.resolve_choice(conversation, text)
         try:
             await self.on_new_message(
                 UserMessage(
-                    text, out_channel, sender_id, input_channel="facebook", metadata=metadata
+                    text, out_channel, conversation, input_channel="facebook", metadata=metadata
                 )
             )
         except Exception:
             logger.exception("Could not handle a Messenger message.")
         finally:
-            await out_channel.send_action(sender_id, "typing_off")
+            await out_channel.send_action(conversation, "typing_off")
 
 
 class FacebookChannel(FacebookInput, MessagingChannel):
@@ -132,12 +139,15 @@ class FacebookChannel(FacebookInput, MessagingChannel):
 
     def is_authentic(self, request: Request) -> bool:
         """Check Meta's HMAC of the raw body; SHA-256 preferred, SHA-1 for older apps."""
-        signature = request.headers.get("X-Hub-Signature-256") or request.headers.get(
+        header = request.headers.get("X-Hub-Signature-256") or request.headers.get(
             "X-Hub-Signature", ""
         )
-        return bool(signature) and self.validate_hub_signature(
-            self.fb_secret, request.body, signature
-        )
+        algorithm, _, given = header.partition("=")
+        digest = SIGNATURE_DIGESTS.get(algorithm.strip().lower())
+        if digest is None or not given:
+            return False
+        expected = hmac.new(self.fb_secret.encode(), request.body or b"", digest).hexdigest()
+        return hmac.compare_digest(expected.encode(), given.strip().lower().encode())
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("fb_webhook", __name__)

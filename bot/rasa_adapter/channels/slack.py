@@ -83,9 +83,8 @@ class SlackOutput(FormattedOutput):
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
         block = {"type": "image", "image_url": image, "alt_text": "image"}
-        await self.post(
-            {"channel": self.slack_channel or recipient_id, "text": image, "blocks": [block]}
-        )
+        channel = self.slack_channel or self.platform(recipient_id)
+        await self.post({"channel": channel, "text": image, "blocks": [block]})
 
 
 class SlackChannel(SlackInput, MessagingChannel):
@@ -135,6 +134,7 @@ class SlackChannel(SlackInput, MessagingChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         async def resolving(message: UserMessage) -> Any:
+            message.sender_id = self.conversation(message.sender_id)
             message.text = await self.resolve_choice(message.sender_id, message.text or "")
             return await on_new_message(message)
 

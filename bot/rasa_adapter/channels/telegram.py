@@ -2,14 +2,16 @@
 
 Rasa's own channel sets the webhook while the server starts (so the bot cannot start offline or
 without a token) and asks Telegram `getMe` on every update. This one sets the webhook only when
-staff ask (`/webhooks/telegram/set_webhook`), registers a secret token with it and refuses updates
-that do not carry that token.
+staff ask (`/webhooks/telegram/set_webhook`, with the staff token RASA_TOKEN), registers a secret
+token with it and refuses updates that do not carry that token. Without TELEGRAM_SECRET_TOKEN the
+channel stays off: an unauthenticated webhook would let anyone write as any Telegram chat.
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -66,7 +68,7 @@ class TelegramOutput(FormattedOutput):
         await self.call("sendMessage", payload)
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
-        await self.call("sendPhoto", {"chat_id": recipient_id, "photo": image})
+        await self.call("sendPhoto", {"chat_id": self.platform(recipient_id), "photo": image})
 
 
 class TelegramChannel(MessagingChannel):
@@ -78,44 +80,59 @@ class TelegramChannel(MessagingChannel):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        # Without the secret token anyone could post updates as any chat: off until it is set.
         settings, missing = read_settings(
-            credentials, ["access_token"], ["webhook_url", "secret_token", "api_base_url"]
+            credentials, ["access_token", "secret_token"], ["webhook_url", "api_base_url"]
         )
         if missing:
             return DisabledChannel(cls.name(), cls.name(), missing)
         return cls(
             access_token=settings["access_token"] or "",
             webhook_url=settings["webhook_url"],
-            secret_token=settings["secret_token"],
+            secret_token=settings["secret_token"] or "",
             api_base_url=settings["api_base_url"] or DEFAULT_API,
         )
 
     def __init__(
         self,
         access_token: str,
+        secret_token: str,
         webhook_url: str | None = None,
-        secret_token: str | None = None,
         api_base_url: str = DEFAULT_API,
     ) -> None:
         super().__init__()
+        if not secret_token:
+            raise ValueError("Telegram needs a secret token to authenticate its updates")
         self.access_token = access_token
         self.webhook_url = webhook_url
         self.secret_token = secret_token
         self.api = PlatformApi(api_base_url)
-        if not secret_token:
-            logger.warning(
-                "TELEGRAM_SECRET_TOKEN is not set: Telegram updates cannot be authenticated."
-            )
 
     def get_output_channel(self) -> TelegramOutput:
         return TelegramOutput(self.api, self.access_token, self.memory)
 
     def is_authentic(self, request: Request) -> bool:
         """Telegram echoes the secret given to setWebhook in a header on every update."""
-        if not self.secret_token:
-            return True
         given = request.headers.get(SECRET_HEADER, "")
         return hmac.compare_digest(given.encode(), self.secret_token.encode())
+
+    @staticmethod
+    def staff_refusal(request: Request) -> HTTPResponse | None:
+        """`/set_webhook` decides where Telegram sends every client's messages: staff only,
+        with RASA_TOKEN in an `Authorization: Bearer` header (never in the URL, which logs keep)."""
+        token = os.environ.get("RASA_TOKEN") or ""
+        if not token:
+            return response.text("Set RASA_TOKEN (the staff token) to use set_webhook.", status=403)
+        scheme, _, given = (request.headers.get("Authorization") or "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            given.strip().encode(), token.encode()
+        ):
+            return response.text(
+                "Authorization: Bearer <RASA_TOKEN> required",
+                status=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        return None
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("telegram_webhook", __name__)
@@ -126,12 +143,14 @@ class TelegramChannel(MessagingChannel):
             return response.json({"status": "ok"})
 
         @webhook.route("/set_webhook", methods=["POST"])
-        async def set_webhook(_: Request) -> HTTPResponse:
+        async def set_webhook(request: Request) -> HTTPResponse:
+            refusal = self.staff_refusal(request)
+            if refusal is not None:
+                logger.warning("Refused an unauthorised call of Telegram's set_webhook.")
+                return refusal
             if not self.webhook_url:
                 return response.text("TELEGRAM_WEBHOOK_URL is not set", status=400)
-            payload: dict[str, Any] = {"url": self.webhook_url}
-            if self.secret_token:
-                payload["secret_token"] = self.secret_token
+            payload: dict[str, Any] = {"url": self.webhook_url, "secret_token": self.secret_token}
             result = await self.get_output_channel().call("setWebhook", payload)
             ok = isinstance(result, dict) and result.get("ok")
             return response.text(
@@ -157,7 +176,7 @@ class TelegramChannel(MessagingChannel):
                 text = message.get("text") or ""
             if not chat.get("id") or not text:
                 return response.text("ignored")
-            sender_id = str(chat["id"])
+            sender_id = self.conversation(str(chat["id"]))
             text = await self.resolve_choice(sender_id, text.strip())
             if text == "/start":
                 text = "/greet"

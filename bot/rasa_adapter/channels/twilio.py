@@ -87,9 +87,10 @@ class TwilioOutput(FormattedOutput):
         await self.create_message({"To": recipient_id, "From": sender, "Body": message.text})
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
-        sender = self.sender_for(recipient_id)
+        to = self.platform(recipient_id)
+        sender = self.sender_for(to)
         if sender:
-            await self.create_message({"To": recipient_id, "From": sender, "MediaUrl": image})
+            await self.create_message({"To": to, "From": sender, "MediaUrl": image})
 
 
 class TwilioChannel(TwilioInput, MessagingChannel):
@@ -178,10 +179,14 @@ class TwilioChannel(TwilioInput, MessagingChannel):
                     f'"Longitude": {request.form.get("Longitude")}}}'
                 )
             if sender and text:
+                # `twilio:+44…` for SMS; WhatsApp's `whatsapp:+44…` is keyed as it comes.
+                conversation = self.conversation(sender)
                 # Some carriers turn @ into ¡ in SMS.
-                text = await self.resolve_choice(sender, text.replace("¡", "@").strip())
+                text = await self.resolve_choice(conversation, text.replace("¡", "@").strip())
                 await on_new_message(
-                    UserMessage(text, self.get_output_channel(), sender, input_channel=self.name())
+                    UserMessage(
+                        text, self.get_output_channel(), conversation, input_channel=self.name()
+                    )
                 )
             return response.text(EMPTY_TWIML, content_type="text/xml")
 

@@ -111,7 +111,7 @@ def test_telegram_button_tap_and_numbered_reply(stub_bot: StubBot, platforms: An
     )
     assert received(stub_bot)[-1] == {
         "text": "/schedule_appointment",
-        "sender_id": "43",
+        "sender_id": "telegram:43",
         "channel": "telegram",
     }
 
@@ -136,8 +136,12 @@ def test_telegram_refuses_updates_without_the_secret(
     assert len(received(stub_bot)) == before and platforms.calls == []
 
 
-def test_telegram_set_webhook_registers_the_secret(stub_bot: StubBot, platforms: Any) -> None:
-    status, text = post(stub_bot.url + "/webhooks/telegram/set_webhook", b"", {})
+def test_telegram_set_webhook_needs_the_staff_token(stub_bot: StubBot, platforms: Any) -> None:
+    """Anyone could once point the clinic's Telegram bot at their own server."""
+    status, _ = post(stub_bot.url + "/webhooks/telegram/set_webhook", b"", {})
+    assert status == 401 and platforms.of("telegram", "setWebhook") == []
+    staff = {"Authorization": f"Bearer {SECRETS['RASA_TOKEN']}"}
+    status, text = post(stub_bot.url + "/webhooks/telegram/set_webhook", b"", staff)
     assert (status, text) == (200, "Webhook set")
     [call] = platforms.of("telegram", "setWebhook")
     assert call.body == {
@@ -383,7 +387,7 @@ def test_server_starts_with_no_messaging_secrets(
         assert get(bot.url + "/webchat/widget.js")[0] == 200
         assert json.loads(get(bot.url + "/webhooks/telegram/")[1]) == {
             "status": "disabled",
-            "missing": ["TELEGRAM_ACCESS_TOKEN"],
+            "missing": ["TELEGRAM_ACCESS_TOKEN", "TELEGRAM_SECRET_TOKEN"],
         }
         assert post_twilio(twilio_url(bot), sms("+447700900123", "hi"), "x")[0] == 503
         assert post(bot.url + "/webhooks/slack/webhook", b"{}", {})[0] == 503

@@ -5,8 +5,15 @@
  *           data-server-url="https://bot.example.org" data-title="Ask the clinic"
  *           data-primary-color="#2f6f5e" data-lang="en" data-start-open="false"></script>
  *
- * Talks to Rasa's socket.io channel (session_persistence: true). The server serves this file with
- * the vendored socket.io client in front of it (see bot/rasa_adapter/channels/webchat.py), so `io` is in scope.
+ * Talks to the bot's socket.io channel (bot/rasa_adapter/channels/socketio.py). The server serves
+ * this file with the vendored socket.io client in front of it (see
+ * bot/rasa_adapter/channels/webchat.py), so `io` is in scope.
+ *
+ * Sessions: the server issues the session id and a credential for it; the widget keeps both and
+ * sends both to resume after a reload or reconnection (without the credential the server starts a
+ * new conversation). Sites whose users log in (the server has SOCKETIO_JWT_KEY) pass the user's
+ * token as `data-auth-token`, or define `window.MassageBotWidgetAuth`, a function returning the
+ * token (or a promise of it), asked on every (re)connection so a refreshed token is used.
  *
  * Safety: message text is only ever put on the page with createElement/textContent, never parsed
  * as HTML, so a "<script>" in a message is shown as text. Links are limited to http(s)/mailto/tel.
@@ -142,6 +149,7 @@
 
   var state = {
     sessionId: load("session", null),
+    sessionToken: load("session_token", null),
     messages: load("transcript", []),
     open: load("open", null),
     ready: false,
@@ -537,22 +545,45 @@
   statusLine.id = "mb-status";
   setStatus("connecting");
 
+  /* The site's login token (JWT mode): the hook first, so a refreshed token wins. */
+  function authToken() {
+    try {
+      if (typeof window.MassageBotWidgetAuth === "function") {
+        return Promise.resolve(window.MassageBotWidgetAuth());
+      }
+    } catch (e) {
+      return Promise.resolve(null);
+    }
+    return Promise.resolve(attr("auth-token", null));
+  }
+
   var socket = io(serverUrl, {
     path: config.socketPath,
     transports: ["websocket", "polling"],
     autoConnect: false,
     reconnectionDelay: 500,
-    reconnectionDelayMax: 4000
+    reconnectionDelayMax: 4000,
+    auth: function (callback) {
+      authToken().then(
+        function (token) {
+          callback(token ? { token: String(token) } : {});
+        },
+        function () {
+          callback({});
+        }
+      );
+    }
   });
 
   socket.on("connect", function () {
-    // Every new socket (first connection and each reconnection) must rejoin the session's room.
-    socket.emit("session_request", { session_id: state.sessionId });
+    // Every new socket (first connection and each reconnection) must rejoin the session, with
+    // the credential the server gave for it.
+    socket.emit("session_request", { session_id: state.sessionId, session_token: state.sessionToken });
   });
 
   socket.on("session_confirm", function (data) {
     var id = typeof data === "string" ? data : data && data.session_id;
-    if (!id) return;
+    if (!id) return; // e.g. {error: "too_many_sessions"}: the server said why in a message
     if (state.sessionId && id !== state.sessionId) {
       // The server gave us another session: the old transcript no longer matches it.
       state.messages = [];
@@ -560,7 +591,9 @@
       renderAll();
     }
     state.sessionId = id;
+    state.sessionToken = data && typeof data.session_token === "string" ? data.session_token : null;
     save("session", id);
+    save("session_token", state.sessionToken);
     state.ready = true;
     setStatus("online");
     flushQueue();
@@ -619,8 +652,10 @@
     state.queue = [];
     state.greeted = false;
     state.sessionId = null;
+    state.sessionToken = null;
     state.messages = [];
     save("session", null);
+    save("session_token", null);
     persist();
     renderAll();
     hideTyping();
