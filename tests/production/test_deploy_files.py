@@ -76,7 +76,7 @@ DELIVERY_NEEDS = COMMON_NEEDS | {
 }  # fmt: skip
 NEEDS = {"rasa": RASA_NEEDS, "actions": DELIVERY_NEEDS, "outbox": DELIVERY_NEEDS}
 CHANNELS = {
-    "rest",
+    "bot.rasa_adapter.channels.rest.RestChannel",
     "bot.rasa_adapter.channels.socketio.SocketIOChannel",
     "bot.rasa_adapter.channels.webchat.WebchatInput",
     "bot.rasa_adapter.channels.telegram.TelegramChannel",
