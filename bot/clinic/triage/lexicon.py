@@ -38,9 +38,9 @@ HYPOTHETICAL = "HYPOTHETICAL"
 OTHER_PERSON = "OTHER_PERSON"
 TERMINATE = "TERMINATE"
 PSEUDO = "PSEUDO"
-# Scope limits only (they modify nothing): the client speaking of themself ("I", "my"), the same
-# after "but"/"and", a clause break (a comma, "and"), and words that make it current ("now").
-SCOPE_LIMITS = ("SELF", "SELF_START", "CLAUSE", "CLAUSE_NEW")
+# Scope limits only (they modify nothing): the client speaking of themself ("I", "my"), a clause
+# break (a comma, "and"), and words that make it current ("now", "this week").
+SCOPE_LIMITS = ("SELF", "CLAUSE", "CLAUSE_NEW")
 CATEGORIES = (NEGATED, HISTORICAL, HYPOTHETICAL, OTHER_PERSON, TERMINATE, PSEUDO, *SCOPE_LIMITS)
 DIRECTIONS = ("FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE", "PSEUDO")
 

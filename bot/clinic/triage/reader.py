@@ -163,7 +163,13 @@ class Reader:
 
     def _context_of(self, span: Span, someone_else: bool) -> Context:
         concept = self._concepts[span.label_]
-        categories = {m.category for m in span._.modifiers}
+        # A trigger inside the mention is part of it ("don't make it to the loo"); medspaCy 1.3
+        # only skips triggers that stick out of the mention (util.tuple_overlaps misses containment).
+        categories = {
+            m.category
+            for m in span._.modifiers
+            if not (span.start <= m.modifier_span[0] and m.modifier_span[1] <= span.end)
+        }
         if lx.NEGATED in categories:
             return Context.NEGATED
         if lx.HYPOTHETICAL in categories:
