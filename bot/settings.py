@@ -12,6 +12,19 @@ def project_home() -> Path:
     return Path(os.environ.get("MASSAGEBOT_HOME", Path.cwd())).resolve()
 
 
+ENVIRONMENTS = ("development", "production")
+
+
+def environment() -> str:
+    """MASSAGEBOT_ENVIRONMENT: `development` (default) or `production` (compose and Helm set it)."""
+    value = os.environ.get("MASSAGEBOT_ENVIRONMENT", "development").strip().lower() or "development"
+    if value not in ENVIRONMENTS:
+        raise ValueError(
+            f"MASSAGEBOT_ENVIRONMENT must be one of {', '.join(ENVIRONMENTS)}, not {value!r}"
+        )
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str

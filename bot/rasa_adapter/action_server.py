@@ -20,7 +20,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from rasa_sdk.endpoint import create_argument_parser
 
     from bot.clinic.redaction import install_log_redaction
+    from bot.rasa_adapter.server import sample_clinic_refusal
 
+    refusal = sample_clinic_refusal()
+    if refusal is not None:
+        print(f"error: {refusal}", file=sys.stderr)
+        return 2
     install_log_redaction()
     os.environ.setdefault("SANIC_HOST", "127.0.0.1")
     parser = create_argument_parser()

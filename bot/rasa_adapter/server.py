@@ -166,6 +166,27 @@ def build_app(args: argparse.Namespace, model_path: str | None) -> Any:
     return app
 
 
+def sample_clinic_refusal() -> str | None:
+    """In production, the reason not to start while the clinic file is still the sample."""
+    from bot.clinic.facts import ClinicConfigError, load_clinic, sample_signs
+    from bot.settings import Settings, environment
+
+    try:
+        if environment() != "production":
+            return None
+        clinic_file = Settings.from_env().clinic_file
+        signs = sample_signs(load_clinic(clinic_file))
+    except (OSError, ValueError, ClinicConfigError) as error:
+        return str(error)
+    if not signs:
+        return None
+    return (
+        f"{clinic_file} is still the sample clinic ({'; '.join(signs)}). Put your clinic's own "
+        "name, phone number, e-mail, website and address in it, and delete the `sample: true` "
+        "line, before running with MASSAGEBOT_ENVIRONMENT=production."
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
@@ -181,6 +202,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         sessions.limit_from_env()
     except (SecurityConfigError, PersistenceConfigError, sessions.SessionConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    refusal = sample_clinic_refusal()
+    if refusal is not None:
+        print(f"error: {refusal}", file=sys.stderr)
         return 2
 
     sys.path.insert(1, os.getcwd())  # custom components are imported from the project

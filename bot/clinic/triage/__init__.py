@@ -14,10 +14,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.clinic.triage.lexicon import Lexicon, LexiconError, load_lexicon
 from bot.clinic.triage.model import Assessment, Context, Finding, Level, most_urgent_first
-from bot.clinic.triage.reader import Reader
+
+if TYPE_CHECKING:  # the reader imports medspaCy (seconds): only code that reads text loads it
+    from bot.clinic.triage.pipeline import Reader
 
 DATA = Path(__file__).resolve().parents[3] / "data"
 CONCEPTS_FILE = DATA / "triage" / "concepts.yml"
@@ -31,23 +34,24 @@ __all__ = [
     "Level",
     "Lexicon",
     "LexiconError",
-    "Reader",
     "assess",
-    "lexicon",
+    "get_lexicon",
     "most_urgent_first",
     "reader",
 ]
 
 
 @lru_cache(maxsize=1)
-def lexicon() -> Lexicon:
+def get_lexicon() -> Lexicon:
     return load_lexicon(CONCEPTS_FILE, CONTEXT_FILE, SOURCES_DIR)
 
 
 @lru_cache(maxsize=1)
 def reader() -> Reader:
-    """Built once per process (about a second): the pipeline and its compiled patterns."""
-    return Reader(lexicon())
+    """Built once per process (a few seconds): the pipeline and its compiled patterns."""
+    from bot.clinic.triage.pipeline import Reader
+
+    return Reader(get_lexicon())
 
 
 def assess(text: str) -> Assessment:

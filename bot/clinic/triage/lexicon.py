@@ -54,6 +54,16 @@ Key = Callable[[str], list[str]]  # a written word -> the keys (lemmas) of its t
 
 
 @dataclass(frozen=True)
+class FaqTopic:
+    """The FAQ entry that answers a general question about a concept ("does massage help with
+    fever?"): its intent and the entity value that selects it (data/faq.yml)."""
+
+    intent: str
+    entity: str
+    value: str
+
+
+@dataclass(frozen=True)
 class Concept:
     id: str
     level: Level
@@ -70,6 +80,7 @@ class Concept:
     # otherwise the mention counts as `otherwise` (a plain fever: illness, postpone), if given.
     needs: str | None = None
     otherwise: str | None = None
+    faq: FaqTopic | None = None
 
     @property
     def helper(self) -> bool:
@@ -129,7 +140,9 @@ def _strings(raw: Any, where: str) -> tuple[str, ...]:
     return tuple(x.strip() for x in raw)
 
 
-def load_lexicon(concepts_file: Path, context_file: Path, sources_dir: Path | None = None) -> Lexicon:
+def load_lexicon(
+    concepts_file: Path, context_file: Path, sources_dir: Path | None = None
+) -> Lexicon:
     try:
         raw = yaml.safe_load(concepts_file.read_text(encoding="utf-8")) or {}
         raw_context = yaml.safe_load(context_file.read_text(encoding="utf-8")) or {}
@@ -154,6 +167,7 @@ def load_lexicon(concepts_file: Path, context_file: Path, sources_dir: Path | No
                 any_person=entry.get("person", "client") == "anyone",
                 needs=entry.get("needs"),
                 otherwise=entry.get("otherwise"),
+                faq=FaqTopic(**entry["faq"]) if entry.get("faq") else None,
             )
         except (KeyError, TypeError, ValueError) as error:
             raise LexiconError(f"{where}: {error!r}") from error
@@ -176,7 +190,9 @@ def load_lexicon(concepts_file: Path, context_file: Path, sources_dir: Path | No
                 continue
             path = sources_dir / f"{concept.source}.txt"
             if not path.exists():
-                raise LexiconError(f"{concept.id}: source {concept.source!r} is not in {sources_dir}")
+                raise LexiconError(
+                    f"{concept.id}: source {concept.source!r} is not in {sources_dir}"
+                )
             sources[concept.id] = concept.source
     rules = []
     for index, entry in enumerate(raw_context.get("context_rules") or []):

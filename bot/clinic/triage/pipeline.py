@@ -16,12 +16,13 @@ The pipeline is the project's blank English (`bot.clinic.language`), then
 from __future__ import annotations
 
 from collections.abc import Iterable
+
 from medspacy.context import ConText, ConTextRule
 from medspacy.target_matcher import TargetMatcher, TargetRule
-from spacy.matcher import Matcher
-from spacy.tokens import Doc, Span
 from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
+from spacy.matcher import Matcher
+from spacy.tokens import Doc, Span
 from spellchecker import SpellChecker
 
 from bot.clinic.cleaning import normalise
@@ -59,7 +60,9 @@ class Reader:
         )
         for concept in lexicon.concepts:
             patterns = lx.compile_phrases(concept.phrases, lexicon.words, self.key, concept.id)
-            matcher.add([TargetRule(f"{concept.id}#{i}", concept.id, p) for i, p in enumerate(patterns)])
+            matcher.add(
+                [TargetRule(f"{concept.id}#{i}", concept.id, p) for i, p in enumerate(patterns)]
+            )
         self._exclusions = Matcher(self.nlp.vocab)
         for concept in lexicon.concepts:
             if concept.not_when:
@@ -126,7 +129,10 @@ class Reader:
             return word
         allowed = 2 if len(word) >= TWO_EDITS_FROM else 1
         near = process.extract(
-            word, self._vocabulary, scorer=DamerauLevenshtein.distance, score_cutoff=allowed,
+            word,
+            self._vocabulary,
+            scorer=DamerauLevenshtein.distance,
+            score_cutoff=allowed,
             limit=None,
         )
         if not near:
@@ -164,7 +170,7 @@ class Reader:
     def _context_of(self, span: Span, someone_else: bool) -> Context:
         concept = self._concepts[span.label_]
         # A trigger inside the mention is part of it ("don't make it to the loo"); medspaCy 1.3
-        # only skips triggers that stick out of the mention (util.tuple_overlaps misses containment).
+        # skips only triggers that stick out of it (util.tuple_overlaps misses containment).
         categories = {
             m.category
             for m in span._.modifiers
