@@ -10,7 +10,7 @@ export PYTHONHASHSEED := 0
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 RUN := $(UV) run --frozen
 
-.PHONY: help install setup train retrain run shell test lint validate pytest chromium audit bench crossval nlu-report clean
+.PHONY: help install setup train retrain run shell test lint validate pytest chromium audit bench crossval nlu-report triage-report clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -69,6 +69,9 @@ bench: train ## benchmark our bot against Rasa's stock `rasa init` bot (slow; pr
 
 crossval: setup ## 5-fold cross-validation of NLU configs (slow; table in results/crossval/table.md)
 	$(RUN) python -m tests.nlu.crossval
+
+triage-report: install ## triage recall/precision per level and confusion tables (test part first)
+	$(RUN) python -m tests.triage.report
 
 clean: ## remove trained models, the local database and caches
 	rm -rf models var .rasa results test-artifacts .pytest_cache

@@ -110,7 +110,7 @@ def bookings_list(args: argparse.Namespace, ctx: _Context) -> int:
                 for b in found
             ],
             ("REFERENCE", "STATUS", "START", "SERVICE", "THERAPIST", "CLIENT", "CONTACT",
-             "CLIENT MENTIONED"),
+             "MENTIONED"),
         )
     )  # fmt: skip
     return 0
