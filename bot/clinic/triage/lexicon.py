@@ -40,7 +40,7 @@ TERMINATE = "TERMINATE"
 PSEUDO = "PSEUDO"
 # Scope limits only (they modify nothing): the client speaking of themself ("I", "my"), a clause
 # break (a comma, "and"), and words that make it current ("now", "this week").
-SCOPE_LIMITS = ("SELF", "CLAUSE", "CLAUSE_NEW")
+SCOPE_LIMITS = ("SELF", "SELF_NOW", "CLAUSE", "CLAUSE_NEW")
 CATEGORIES = (NEGATED, HISTORICAL, HYPOTHETICAL, OTHER_PERSON, TERMINATE, PSEUDO, *SCOPE_LIMITS)
 DIRECTIONS = ("FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE", "PSEUDO")
 
@@ -120,10 +120,10 @@ class Lexicon:
         found: set[str] = set()
         for phrase in phrases:
             for element in phrase.replace("_", " ").split():
-                if element.startswith("{"):
-                    continue  # a word list: its words are read from `words`
                 for word in element.rstrip("?").split("|"):
-                    word = word.strip("=").lower()
+                    if word.startswith("{"):
+                        continue  # a word list: its words are read from `words`
+                    word = word.strip("=^").lower()
                     if word.isalpha():
                         found.add(word)
         return found
@@ -223,12 +223,16 @@ def load_lexicon(
 
 
 def _alternatives(element: str, words: Mapping[str, tuple[str, ...]], where: str) -> list[str]:
-    if element.startswith("{") and element.endswith("}"):
-        name = element[1:-1]
-        if name not in words:
-            raise LexiconError(f"{where}: unknown word list {{{name}}}")
-        return [a.replace("_", " ") for a in words[name]]
-    return [a.replace("_", " ") for a in element.split("|")]
+    found: list[str] = []
+    for part in element.split("|"):
+        if part.startswith("{") and part.endswith("}"):
+            name = part[1:-1]
+            if name not in words:
+                raise LexiconError(f"{where}: unknown word list {{{name}}}")
+            found.extend(words[name])
+        else:
+            found.append(part)
+    return [a.replace("_", " ") for a in found]
 
 
 def _slot(alternatives: list[str], key: Key, where: str) -> list[Pattern]:

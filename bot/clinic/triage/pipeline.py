@@ -33,6 +33,10 @@ from bot.clinic.triage.model import Assessment, Context, Finding
 GROUP = "triage"
 MIN_CORRECTED_LENGTH = 4
 TWO_EDITS_FROM = 7  # words this long may be two letters off ("osteoperosis" is one)
+# pyspellchecker's list holds some misspellings too ("puled", "calfs"): a word seen fewer times
+# than this in its corpus counts as unknown. Real words near symptoms ("fiver" 852, "flue" 207,
+# "pane" 908) stay as written.
+RARE_WORD_COUNT = 100
 
 
 def _quiet_pyrush() -> None:
@@ -124,7 +128,7 @@ class Reader:
             len(word) < MIN_CORRECTED_LENGTH
             or not word.isalpha()
             or word in self._vocabulary
-            or self._speller.known([word])
+            or self._speller[word] >= RARE_WORD_COUNT
         ):
             return word
         allowed = 2 if len(word) >= TWO_EDITS_FROM else 1
