@@ -10,7 +10,7 @@ export PYTHONHASHSEED := 0
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 RUN := $(UV) run --frozen
 
-.PHONY: help install setup train retrain run shell test test-fast services lint validate pytest chromium nginx audit bench crossval nlu-report conversations clean bench-dates
+.PHONY: help install setup train retrain run shell test test-fast services lint validate pytest chromium nginx audit bench crossval nlu-report conversations clean bench-dates triage-report
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -95,6 +95,9 @@ bench-dates: install ## our time reader against ctparse and Recognizers-Text on 
 
 crossval: setup ## 5-fold cross-validation of NLU configs (slow; table in results/crossval/table.md)
 	$(RUN) python -m tests.nlu.crossval
+
+triage-report: install ## triage recall/precision per level and confusion tables (test part first)
+	$(RUN) python -m tests.triage.report
 
 clean: ## remove trained models, the local database and caches
 	rm -rf models var .rasa results test-artifacts .pytest_cache

@@ -24,7 +24,7 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions import context
-from actions.context import clinic, latest_triage
+from actions.context import clinic, health_concerns, latest_assessment
 from actions.forms import (
     BOOKING_SLOTS,
     PERSON_BUTTON,
@@ -89,7 +89,7 @@ class ValidateBookingForm(FormValidationAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        if tracker.get_slot("red_flag_signs"):
+        if advice.stops_booking(health_concerns(tracker)):
             # The safety action has just explained why: no booking in this conversation.
             return [SlotSet("booking_stopped", "red_flag"), SlotSet(REQUESTED_SLOT, None)]
         requested = tracker.get_slot(REQUESTED_SLOT)
@@ -180,9 +180,9 @@ class ValidateBookingForm(FormValidationAction):
         if _YES_ONLY.match(text):
             dispatcher.utter_message(text="Sure — what would you like the therapist to know?")
             return {"booking_note": None}
-        caution_signs = latest_triage(tracker).get("caution_signs") or []
-        if caution_signs:
-            dispatcher.utter_message(text=advice.caution_before_booking(caution_signs))
+        guidance = advice.concern_in_form(clinic(), latest_assessment(tracker).concerns)
+        if guidance:
+            dispatcher.utter_message(text=guidance)
         return {"booking_note": text[:MAX_NOTE]}
 
     async def validate_booking_confirmed(

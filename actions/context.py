@@ -10,10 +10,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
 
 from bot.clinic.booking.availability import Availability
 from bot.clinic.booking.booking_system import adapter_from_config
@@ -22,9 +24,12 @@ from bot.clinic.booking.service import BookingService
 from bot.clinic.facts import Clinic, load_clinic
 from bot.clinic.models import utcnow
 from bot.clinic.outbox import OutboxDeliverer
+from bot.clinic.triage import Assessment, Finding
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
+
+HEALTH_CONCERNS = "health_concerns"
 
 
 def settings() -> Settings:
@@ -77,9 +82,35 @@ def latest_entities(tracker: Tracker) -> dict[str, list[str]]:
     return dict(found)
 
 
-def latest_triage(tracker: Tracker) -> dict[str, Any]:
-    """The warning-sign assessment the NLU pipeline attached to the latest message, if any."""
-    return tracker.latest_message.get("triage") or {}
+def latest_assessment(tracker: Tracker) -> Assessment:
+    """The triage the NLU pipeline attached to the latest message (`parse_data["triage"]`)."""
+    return Assessment.from_dict(tracker.latest_message.get("triage"))
+
+
+def health_concerns(tracker: Tracker) -> list[Finding]:
+    """Every concern raised in this conversation so far (slot `health_concerns`)."""
+    return [
+        Finding.from_dict(raw)
+        for raw in tracker.get_slot(HEALTH_CONCERNS) or []
+        if isinstance(raw, dict) and raw.get("concept")
+    ]
+
+
+def remembered(tracker: Tracker, new: Iterable[Finding]) -> list[Finding]:
+    """The conversation's concerns with `new` ones added (one per concept, the first words used)."""
+    kept = {f.concept: f for f in health_concerns(tracker)}
+    for finding in new:
+        if finding.is_concern:
+            kept.setdefault(finding.concept, finding)
+    return list(kept.values())
+
+
+def remember(tracker: Tracker, new: Iterable[Finding]) -> list[SlotSet]:
+    """The slot event that remembers `new` concerns; none when there is nothing new."""
+    concerns = [f.as_dict() for f in remembered(tracker, new)]
+    if concerns == (tracker.get_slot(HEALTH_CONCERNS) or []):
+        return []
+    return [SlotSet(HEALTH_CONCERNS, concerns)]
 
 
 def merged(tracker: Tracker, slot: str, new: list[str]) -> list[str]:

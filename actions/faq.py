@@ -7,12 +7,13 @@ import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.context import buttons, clinic, latest_entities, latest_triage, merged, settings
+from actions.context import buttons, clinic, latest_assessment, latest_entities, remember, settings
 from bot.clinic import advice, faq
+from bot.clinic.triage import Context, get_lexicon
 
 logger = logging.getLogger(__name__)
 
@@ -25,17 +26,29 @@ class ActionAnswerFaq(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
-        events: list[EventType] = []
-        caution_signs = latest_triage(tracker).get("caution_signs") or []
-        if caution_signs:
-            events.append(SlotSet("caution_signs", merged(tracker, "caution_signs", caution_signs)))
-            if intent != "ask_inflammation":  # that answer already gives this advice
-                dispatcher.utter_message(text=advice.caution(caution_signs))
+        entities = latest_entities(tracker)
+        assessment = latest_assessment(tracker)
+        events: list[EventType] = list(remember(tracker, assessment.concerns))
+        # Postpone and consent concerns (emergency and doctor-first ones never reach the FAQ):
+        # the advice first, then the answer. The inflammation answer already is that advice.
+        concerns = list(assessment.concerns)
+        if intent == "ask_inflammation":
+            concerns = [f for f in concerns if f.advice != "inflammation"]
+        guidance = advice.concern_reply(clinic(), concerns)
+        if guidance:
+            dispatcher.utter_message(text=guidance)
+        # A general question about a health topic ("does massage help with fever?") is answered
+        # from that topic's entry.
+        for finding in assessment.findings:
+            topic = get_lexicon().concept(finding.concept).faq
+            if finding.context is Context.HYPOTHETICAL and topic is not None:
+                intent, entities = topic.intent, {topic.entity: [topic.value]}
+                break
 
         database_url = settings().database_url
         try:
             answer = await asyncio.to_thread(
-                faq.answer_for, database_url, intent, latest_entities(tracker), clinic()
+                faq.answer_for, database_url, intent, entities, clinic()
             )
             if answer is None:
                 await asyncio.to_thread(

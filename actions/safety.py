@@ -1,19 +1,20 @@
-"""Red flags and caution signs: medical guidance before anything else."""
+"""Health concerns: medical guidance before anything else, and a reminder when booking."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.context import clinic, latest_triage, merged
+from actions.context import clinic, latest_assessment, remember, remembered
 from bot.clinic import advice
 
 
 class ActionRedFlagAdvice(Action):
-    """Urgent guidance, with no booking prompt in the same reply."""
+    """The reply for the most urgent concern in the message; emergency and doctor-first replies
+    carry no booking prompt. The concerns are remembered for the rest of the conversation."""
 
     def name(self) -> str:
         return "action_red_flag_advice"
@@ -21,13 +22,16 @@ class ActionRedFlagAdvice(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        signs = latest_triage(tracker).get("red_flags") or []
-        dispatcher.utter_message(text=advice.red_flag(clinic(), signs))
-        return [SlotSet("red_flag_signs", merged(tracker, "red_flag_signs", signs or ["unknown"]))]
+        clinic_ = clinic()
+        concerns = latest_assessment(tracker).concerns
+        # The classifier can hear a warning sign the triage could not name: guidance all the same.
+        text = advice.concern_reply(clinic_, concerns) or advice.medical_guidance(clinic_)
+        dispatcher.utter_message(text=text)
+        return [*remember(tracker, concerns)]
 
 
 class ActionCheckBookingSafety(Action):
-    """Before a booking starts, repeat any warning the client was given in this conversation."""
+    """Before a booking starts, repeat the advice for any concern raised in this conversation."""
 
     def name(self) -> str:
         return "action_check_booking_safety"
@@ -35,14 +39,8 @@ class ActionCheckBookingSafety(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        red_flags = [s for s in tracker.get_slot("red_flag_signs") or [] if s != "unknown"]
-        if tracker.get_slot("red_flag_signs"):
-            dispatcher.utter_message(text=advice.red_flag_before_booking(clinic(), red_flags))
-            return []
-        caution_signs = merged(
-            tracker, "caution_signs", latest_triage(tracker).get("caution_signs") or []
-        )
-        if not caution_signs:
-            return []
-        dispatcher.utter_message(text=advice.caution_before_booking(caution_signs))
-        return [SlotSet("caution_signs", caution_signs)]
+        concerns = latest_assessment(tracker).concerns
+        reminder = advice.before_booking(clinic(), remembered(tracker, concerns))
+        if reminder:
+            dispatcher.utter_message(text=reminder)
+        return [*remember(tracker, concerns)]

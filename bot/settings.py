@@ -54,7 +54,7 @@ def check_service_urls(env: Mapping[str, str] | None = None) -> None:
 ENVIRONMENTS = ("development", "production")
 
 
-class EnvironmentConfigError(ValueError):
+class EnvironmentConfigError(ConfigError):
     """MASSAGEBOT_ENVIRONMENT has a value other than development or production."""
 
 

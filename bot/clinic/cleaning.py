@@ -39,8 +39,11 @@ def _latin_for(char: str) -> str:
     return anyascii(char) or char
 
 
-def normalise(text: str, max_length: int = MAX_MESSAGE_LENGTH) -> str:
-    """Return `text` as the NLU should read it: NFKC, Latin letters, no markup, single spaces."""
+def normalise(text: str, max_length: int | None = MAX_MESSAGE_LENGTH) -> str:
+    """Return `text` as the NLU should read it: NFKC, Latin letters, no markup, single spaces.
+
+    `max_length=None` keeps every word (the triage reads the whole message).
+    """
     text = unicodedata.normalize("NFKC", text)
     # Format and control characters (zero-width joiners, right-to-left marks, NULs) carry no words.
     text = "".join(
@@ -51,4 +54,4 @@ def normalise(text: str, max_length: int = MAX_MESSAGE_LENGTH) -> str:
     text = "".join(c if c.isascii() else _latin_for(c) for c in text)
     text = _MARKUP.sub(" ", text)
     text = _SPACES.sub(" ", text).strip()
-    return text[:max_length].rstrip()
+    return text if max_length is None else text[:max_length].rstrip()

@@ -53,12 +53,21 @@ class Clinic:
     region: str
     currency: str
     disclaimer: str
-    urgent_care: str
     # Index 0 is Monday, as in `date.weekday()`; None means closed that day.
     opening_hours: tuple[tuple[time, time] | None, ...]
     services: tuple[Service, ...]
     therapists: tuple[Therapist, ...]
     booking: BookingRules = field(default_factory=BookingRules)
+    # Medical help the triage replies point to: the emergency number and urgent advice line.
+    emergency_number: str = "999"
+    urgent_advice: str = "NHS 111"
+    # Youngest client the clinic sees (with a parent's or guardian's consent); None: none under 16.
+    youngest_client_age: int | None = None
+    # True while data/clinic.yml is still the sample shipped with the bot (see `is_sample`).
+    sample: bool = False
+
+    def offers(self, massage_type: str) -> bool:
+        return any(s.massage_type == massage_type for s in self.services)
 
     def hours_on(self, day: date) -> tuple[time, time] | None:
         if day in self.booking.closed_dates:
@@ -138,14 +147,14 @@ def parse_clinic(raw: dict[str, Any], source: str = "clinic file") -> Clinic:
             region=raw.get("region", "GB"),
             currency=raw.get("currency", "GBP"),
             disclaimer=raw.get("disclaimer", "This is general information, not medical advice."),
-            urgent_care=raw.get(
-                "urgent_care",
-                "Please contact your doctor or your local emergency number before any massage.",
-            ),
             opening_hours=tuple(hours),
             services=tuple(Service(**s) for s in raw.get("services", [])),
             therapists=tuple(Therapist(**t) for t in raw.get("therapists", [])),
             booking=booking,
+            emergency_number=str((raw.get("medical_help") or {}).get("emergency", "999")),
+            urgent_advice=str((raw.get("medical_help") or {}).get("urgent_advice", "NHS 111")),
+            youngest_client_age=_age(raw.get("youngest_client_age"), source),
+            sample=bool(raw.get("sample", False)),
         )
     except (KeyError, TypeError, ValueError) as error:
         if isinstance(error, ClinicConfigError):
@@ -153,8 +162,63 @@ def parse_clinic(raw: dict[str, Any], source: str = "clinic file") -> Clinic:
         raise ClinicConfigError(f"{source}: {error!r}") from error
 
 
+# Ofcom keeps 020 7946 0000-0999 for drama: no real clinic answers on it. example.com/.org/.net
+# are reserved for examples (RFC 2606).
+_FICTIONAL_PHONE_PREFIX = "2079460"
+_EXAMPLE_DOMAINS = ("example.com", "example.org", "example.net")
+
+
+def sample_signs(clinic: Clinic) -> list[str]:
+    """Why this clinic file still looks like the sample shipped with the bot (empty if it doesn't).
+
+    The sample says so with `sample: true`, which a clinic deletes once the details are its own;
+    its fictional phone number and example.com addresses catch a copy that dropped only that line.
+    """
+    import phonenumbers
+
+    signs = []
+    if clinic.sample:
+        signs.append("it still says `sample: true`")
+    try:
+        number = phonenumbers.parse(clinic.phone, clinic.region)
+        if str(number.national_number).startswith(_FICTIONAL_PHONE_PREFIX):
+            signs.append(f"its phone number {clinic.phone} is from the range kept for fiction")
+    except phonenumbers.NumberParseException:
+        pass
+    for value in (clinic.email, clinic.website):
+        host = value.rsplit("@", 1)[-1].split("//", 1)[-1].split("/", 1)[0].lower()
+        if host.endswith(_EXAMPLE_DOMAINS):
+            signs.append(f"{value} is an example address")
+    return signs
+
+
+def _age(value: object, source: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 19:
+        raise ClinicConfigError(f"{source}: youngest_client_age must be an age in years, or null")
+    return value
+
+
 @lru_cache(maxsize=4)
 def load_clinic(path: Path) -> Clinic:
     """Parsed once per process: the file changes only when staff redeploy."""
     with open(path, encoding="utf-8") as handle:
         return parse_clinic(yaml.safe_load(handle) or {}, source=str(path))
+
+
+def sample_clinic_refusal(clinic_file: Path, production: bool) -> str | None:
+    """In production, why not to start while the clinic file is still the sample (else None)."""
+    if not production:
+        return None
+    try:
+        signs = sample_signs(load_clinic(clinic_file))
+    except (OSError, ValueError) as error:
+        return str(error)
+    if not signs:
+        return None
+    return (
+        f"{clinic_file} is still the sample clinic ({'; '.join(signs)}). Put your clinic's own "
+        "name, phone number, e-mail, website and address in it, and delete the `sample: true` "
+        "line, before running with MASSAGEBOT_ENVIRONMENT=production."
+    )

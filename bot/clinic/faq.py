@@ -56,6 +56,8 @@ class FaqItem:
         data["follow_ups"] = list(self.follow_ups)
         if self.entity is None:
             del data["entity"], data["value"]
+        if ", " in self.source:
+            data["source"] = self.source.split(", ")
         order = ("id", "intent", "entity", "value", "title", "answer", "follow_ups", "source")
         return {key: data[key] for key in (*order, "health_advice") if key in data}
 
@@ -168,7 +170,10 @@ def parse_faq(text: str, file: str = "faq.yml") -> list[FaqItem]:
         if not isinstance(follow_ups, list) or not 1 <= len(follow_ups) <= 3:
             problem("'follow_ups' must list 1 to 3 entry ids")
             follow_ups = []
+        # One source, or a list when an answer draws on several (an article and a health page).
         source = raw.get("source")
+        if isinstance(source, list) and source and all(isinstance(s, str) for s in source):
+            source = ", ".join(s.strip() for s in source)
         if not isinstance(source, str) or not source.strip():
             problem("missing 'source' (a source document's name, or 'clinic')")
         health_advice = raw.get("health_advice")

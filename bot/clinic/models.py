@@ -105,6 +105,9 @@ class Booking(Base):
     contact = Column(String(254), nullable=False)
     contact_kind = Column(String(8), nullable=False)
     note = Column(Text, nullable=True)
+    # What the client mentioned about their health in the conversation (bot.clinic.triage
+    # Finding.as_dict() each), so the therapist sees it before the appointment.
+    health_concerns = Column(JSON, nullable=True)
     status = Column(String(16), nullable=False, default="pending", index=True)
     conversation_id = Column(String(160), nullable=True)  # `<channel>:<id>`
     # Bumped on every change so calendar clients replace the earlier invite (iCalendar SEQUENCE).

@@ -34,6 +34,7 @@ ENTITY_VALUES: dict[str, frozenset[str]] = {
             "muscle_recovery",
             "range_of_motion",
             "toxins",
+            "illness",  # fever, a cold, flu: not while you're ill (a question, not a concern)
         }
     ),
     "back_region": frozenset({"upper", "mid", "lower"}),

@@ -29,6 +29,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BookingConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    from bot.clinic.facts import sample_clinic_refusal
+    from bot.settings import Settings, is_production
+
+    refusal = sample_clinic_refusal(Settings.from_env().clinic_file, is_production())
+    if refusal is not None:
+        print(f"error: {refusal}", file=sys.stderr)
+        return 2
     install_log_redaction()
     try:
         check_service_urls()

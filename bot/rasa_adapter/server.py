@@ -194,9 +194,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
     from bot.clinic.booking.config import BookingConfig, BookingConfigError
+    from bot.clinic.facts import sample_clinic_refusal
     from bot.rasa_adapter import sessions, speedups
     from bot.rasa_adapter.persistence import PersistenceConfigError, endpoint_overrides
     from bot.rasa_adapter.security import SecurityConfigError, SecuritySettings
+    from bot.settings import Settings, is_production
 
     try:  # configuration mistakes first, before the slow start and any global set-up
         SecuritySettings.from_env()
@@ -210,6 +212,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         BookingConfigError,
     ) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    refusal = sample_clinic_refusal(Settings.from_env().clinic_file, is_production())
+    if refusal is not None:
+        print(f"error: {refusal}", file=sys.stderr)
         return 2
 
     sys.path.insert(1, os.getcwd())  # custom components are imported from the project

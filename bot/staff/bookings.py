@@ -19,10 +19,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.clinic.advice import LEVEL_NAMES, staff_note
 from bot.clinic.booking.booking_system import adapter_from_config
 from bot.clinic.booking.config import BookingConfig, BookingConfigError
 from bot.clinic.booking.invite import AUDIENCES, build_invite
-from bot.clinic.booking.records import STATUSES
+from bot.clinic.booking.records import STATUSES, BookingInfo
 from bot.clinic.booking.service import BookingService
 from bot.clinic.db import migrate, session_scope
 from bot.clinic.facts import Clinic, ClinicConfigError, load_clinic
@@ -106,12 +107,45 @@ def bookings_list(args: argparse.Namespace, ctx: _Context) -> int:
         table(
             [
                 (b.reference, b.status, _when(b.start, ctx.clinic), b.service_name,
-                 b.therapist_id, b.client_name, b.contact)
+                 b.therapist_id, b.client_name, b.contact, _mentioned(b))
                 for b in found
             ],
-            ("REFERENCE", "STATUS", "START", "SERVICE", "THERAPIST", "CLIENT", "CONTACT"),
+            ("REFERENCE", "STATUS", "START", "SERVICE", "THERAPIST", "CLIENT", "CONTACT",
+             "MENTIONED"),
         )
     )  # fmt: skip
+    return 0
+
+
+def _mentioned(booking: BookingInfo) -> str:
+    """The health concerns in a few words for the list: 'pregnancy (doctor first)'."""
+    return ", ".join(
+        f"{f.concept.replace('_', ' ')} ({LEVEL_NAMES[f.level]})" for f in booking.health_concerns
+    )
+
+
+@_command
+def bookings_show(args: argparse.Namespace, ctx: _Context) -> int:
+    booking = ctx.bookings().get(args.reference)
+    if booking is None:
+        raise CommandError(f"no booking with reference {args.reference}")
+    rows = [
+        ("Reference", booking.reference),
+        ("Status", booking.status),
+        ("Start", _when(booking.start, ctx.clinic)),
+        ("End", _when(booking.end, ctx.clinic)),
+        ("Service", booking.service_name),
+        ("Therapist", booking.therapist_id or ""),
+        ("Client", booking.client_name),
+        ("Contact", booking.contact),
+        ("Note", booking.note),
+        ("Health", staff_note(booking.health_concerns) or "nothing mentioned"),
+        ("Conversation", booking.conversation_id or ""),
+        ("Booked at", _when(booking.created_at, ctx.clinic)),
+    ]
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        print(f"{label + ':':<{width + 1}} {value}")
     return 0
 
 
@@ -236,6 +270,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing.add_argument("--status", choices=STATUSES)
     listing.add_argument("--upcoming", action="store_true", help="hide finished appointments")
     _bind(listing, bookings_list)
+    show = sub.add_parser("show", help="one booking in full, with what the client mentioned")
+    show.add_argument("reference")
+    _bind(show, bookings_show)
     confirm = sub.add_parser("confirm", help="confirm a pending booking")
     confirm.add_argument("reference")
     _bind(confirm, bookings_confirm)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from rasa_sdk.events import SlotSet, UserUtteranceReverted
+from rasa_sdk.events import UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
@@ -15,6 +15,7 @@ from actions.safety import ActionCheckBookingSafety, ActionRedFlagAdvice
 from bot.clinic.db import session_scope
 from bot.clinic.facts import Clinic
 from bot.clinic.models import UnansweredQuestion
+from bot.clinic.triage import assess
 from tests.support.trackers import make_tracker
 
 pytestmark = pytest.mark.usefixtures("bot_env")
@@ -47,20 +48,28 @@ async def test_general_entry_when_no_sub_topic(dispatcher: CollectingDispatcher)
     assert "four" in text and "six weeks" in text
 
 
-async def test_caution_sign_gives_advice_first_and_is_remembered(
+async def test_postpone_concern_gives_advice_first_and_is_remembered(
     dispatcher: CollectingDispatcher,
 ) -> None:
-    tracker = make_tracker(
-        "ask_back_pain",
-        "my lower back is swollen, will massage help",
-        triage={"level": "caution", "red_flags": [], "caution_signs": ["swelling"]},
-    )
+    text = "my lower back is swollen, will massage help"
+    tracker = make_tracker("ask_back_pain", text, triage=assess(text).as_dict())
     events = await ActionAnswerFaq().run(dispatcher, tracker, {})
-    assert (
-        "put off" in dispatcher.messages[0]["text"] and "doctor" in dispatcher.messages[0]["text"]
-    )
+    first = dispatcher.messages[0]["text"]
+    assert "You mentioned swelling" in first and "wait until it has settled" in first
     assert len(dispatcher.messages) == 2
-    assert SlotSet("caution_signs", ["swelling"]) in events
+    [remembered] = [e for e in events if e["name"] == "health_concerns"]
+    assert [c["concept"] for c in remembered["value"]] == ["swelling"]
+
+
+async def test_general_question_is_answered_from_its_health_topic(
+    dispatcher: CollectingDispatcher,
+) -> None:
+    text = "does massage help with fever?"
+    tracker = make_tracker("ask_benefits", text, triage=assess(text).as_dict())
+    events = await ActionAnswerFaq().run(dispatcher, tracker, {})
+    [message] = dispatcher.messages
+    assert "while you're ill" in message["text"] or "while you're unwell" in message["text"]
+    assert events == []  # a question is not a concern
 
 
 async def test_no_entry_is_logged_for_staff(dispatcher: CollectingDispatcher, bot_env: str) -> None:
@@ -99,45 +108,77 @@ async def test_database_down_postgres_unreachable(
     assert sample_clinic.phone in dispatcher.messages[0]["text"]
 
 
-async def test_red_flag_advice_has_no_booking_prompt(
+async def test_emergency_advice_names_the_sign_and_has_no_booking_prompt(
     dispatcher: CollectingDispatcher, sample_clinic: Clinic
 ) -> None:
-    tracker = make_tracker(
-        "red_flag",
-        "my legs are numb",
-        triage={
-            "level": "red_flag",
-            "red_flags": ["leg_numbness_or_weakness"],
-            "caution_signs": [],
-        },
-    )
+    text = "my legs are numb"
+    tracker = make_tracker("red_flag", text, triage=assess(text).as_dict())
     events = await ActionRedFlagAdvice().run(dispatcher, tracker, {})
     [message] = dispatcher.messages
-    assert "numbness or weakness in your legs" in message["text"]
-    assert sample_clinic.urgent_care in message["text"]
+    assert "numbness, tingling or weakness in your legs" in message["text"]
+    assert sample_clinic.emergency_number in message["text"]
+    assert sample_clinic.urgent_advice in message["text"]
     assert "book" not in message["text"].lower()
     assert not message["buttons"]
-    assert events == [SlotSet("red_flag_signs", ["leg_numbness_or_weakness"])]
+    [remembered] = events
+    assert remembered["name"] == "health_concerns"
+    assert [c["concept"] for c in remembered["value"]] == ["leg_weakness_numbness"]
+
+
+async def test_doctor_first_advice_says_who_and_whether_pregnancy_massage_is_offered(
+    dispatcher: CollectingDispatcher, sample_clinic: Clinic
+) -> None:
+    text = "I'm 18 weeks pregnant, can I come in on Friday?"
+    tracker = make_tracker("red_flag", text, triage=assess(text).as_dict())
+    await ActionRedFlagAdvice().run(dispatcher, tracker, {})
+    [message] = dispatcher.messages
+    assert "You mentioned that you're pregnant" in message["text"]
+    assert "midwife or GP" in message["text"]
+    assert "doesn't offer pregnancy massage" in message["text"]  # the sample clinic doesn't
+    assert sample_clinic.phone in message["text"]
+
+
+async def test_classifier_red_flag_without_a_named_concern_still_gets_guidance(
+    dispatcher: CollectingDispatcher, sample_clinic: Clinic
+) -> None:
+    tracker = make_tracker("red_flag", "something feels very wrong", triage=None)
+    events = await ActionRedFlagAdvice().run(dispatcher, tracker, {})
+    assert sample_clinic.urgent_advice in dispatcher.messages[0]["text"]
+    assert events == []
 
 
 async def test_booking_after_inflammation_repeats_the_advice(
     dispatcher: CollectingDispatcher,
 ) -> None:
+    concerns = [f.as_dict() for f in assess("my shoulder is inflamed").concerns]
     tracker = make_tracker(
-        "schedule_appointment", "book me in", slots={"caution_signs": ["inflammation"]}
+        "schedule_appointment", "book me in", slots={"health_concerns": concerns}
     )
     await ActionCheckBookingSafety().run(dispatcher, tracker, {})
     text = dispatcher.messages[0]["text"]
-    assert ("inflammation" in text and "doctor" in text and "later" in text) or "settled" in text
+    assert "Before we book" in text and "inflammation" in text and "settled" in text
 
 
-async def test_booking_after_red_flag_reminds_to_see_doctor(
+async def test_booking_after_an_emergency_sign_reminds_to_see_a_doctor(
     dispatcher: CollectingDispatcher,
 ) -> None:
-    tracker = make_tracker("schedule_appointment", "book", slots={"red_flag_signs": ["fever"]})
+    concerns = [f.as_dict() for f in assess("I've got a fever and my back aches").concerns]
+    tracker = make_tracker("schedule_appointment", "book", slots={"health_concerns": concerns})
     await ActionCheckBookingSafety().run(dispatcher, tracker, {})
-    assert "a fever" in dispatcher.messages[0]["text"]
-    assert "doctor" in dispatcher.messages[0]["text"]
+    text = dispatcher.messages[0]["text"]
+    assert "a fever or chills together with back pain" in text
+    assert "doctor" in text and "can't book" in text
+
+
+async def test_booking_for_a_child_says_what_the_clinic_offers_under_16s(
+    dispatcher: CollectingDispatcher,
+) -> None:
+    text = "can I book a massage for my son, he's 13"
+    tracker = make_tracker("schedule_appointment", text, triage=assess(text).as_dict())
+    events = await ActionCheckBookingSafety().run(dispatcher, tracker, {})
+    message = dispatcher.messages[0]["text"]
+    assert "parent" in message and "aged 12 to 15" in message
+    assert [c["concept"] for c in events[0]["value"]] == ["under_16"]
 
 
 async def test_booking_without_warnings_says_nothing(dispatcher: CollectingDispatcher) -> None:

@@ -30,6 +30,7 @@ from bot.clinic.booking.service import BookingService
 from bot.clinic.db import session_scope
 from bot.clinic.facts import Clinic
 from bot.clinic.models import Booking, HandoffRequest
+from bot.clinic.triage import assess
 from tests.support import ROOT
 from tests.support.clinics import Clock, clinic_data, local
 
@@ -313,7 +314,8 @@ async def test_stop_leaves_the_form(dispatcher: CollectingDispatcher, text: str)
 async def test_red_flag_means_no_booking(dispatcher: CollectingDispatcher) -> None:
     values = await validate(
         ValidateBookingForm(), dispatcher, intent="schedule_appointment",
-        slots={"red_flag_signs": ["numbness"]}, candidates={"booking_service": "back"},
+        slots={"health_concerns": [f.as_dict() for f in assess("my legs went numb").concerns]},
+        candidates={"booking_service": "back"},
     )  # fmt: skip
     assert values == {"booking_stopped": "red_flag", "requested_slot": None}
     submit = CollectingDispatcher()

@@ -15,7 +15,7 @@ from bot.clinic.booking.service import BookingService
 from bot.clinic.db import session_scope
 from bot.clinic.facts import Clinic
 from bot.clinic.models import Booking, FailedLookup
-from tests.conftest import make_tracker
+from tests.support.trackers import make_tracker
 
 REFERENCE = "MB-7K3Q9P"
 CONTACT = "+447911123456"

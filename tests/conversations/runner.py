@@ -710,7 +710,7 @@ def run_suite(
     """Start the trained bot with a fixed clock, run the conversations, stop the bot.
 
     The bot's own output goes to `log` (test-artifacts/, not committed)."""
-    from tests.conftest import send_rest, start_bot
+    from tests.support.bots import send_rest, start_bot
 
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text("")

@@ -16,7 +16,8 @@ from sqlalchemy import create_engine, select, text
 from bot.clinic.db import session_scope
 from bot.clinic.models import HandoffRequest
 from bot.staff.cli import main
-from tests.conftest import ROOT, RunningBot, send_rest
+from tests.support import ROOT
+from tests.support.bots import RunningBot, send_rest
 from tests.support.scripted_app import WidgetClient
 
 pytestmark = pytest.mark.e2e

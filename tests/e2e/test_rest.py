@@ -41,7 +41,7 @@ def test_red_flag_gets_guidance_and_no_booking_prompt(bot_server: RunningBot) ->
         "Can I book for Friday? My legs have gone numb since yesterday", sender()
     )
     text = texts(replies)
-    assert "doctor" in text and "numbness or weakness in your legs" in text
+    assert "A&E" in text and "numbness, tingling or weakness in your legs" in text
     assert not any(r.get("buttons") for r in replies)
     assert "book" not in text.lower()
 

@@ -51,7 +51,7 @@ def test_bookings_commands(
     assert code == 0
     header, row = out.splitlines()
     assert header.split() == ["REFERENCE", "STATUS", "START", "SERVICE", "THERAPIST", "CLIENT",
-                              "CONTACT"]  # fmt: skip
+                              "CONTACT", "MENTIONED"]  # fmt: skip
     assert row.startswith(f"{reference}  pending")
     assert "2025-11-21 15:00" in row and "jo@example.com" in row
     assert header.index("STATUS") == row.index("pending")  # aligned

@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.clinic.facts import Clinic
 from bot.clinic.models import Booking
+from bot.clinic.triage.model import Finding
 
 STATUSES = ("pending", "confirmed", "cancelled")
 
@@ -29,6 +30,8 @@ class BookingInfo:
     conversation_id: str | None
     sequence: int
     created_at: datetime
+    # What the client mentioned about their health in the conversation, most urgent first.
+    health_concerns: tuple[Finding, ...] = ()
 
     @classmethod
     def from_row(cls, row: Booking, clinic: Clinic) -> BookingInfo:
@@ -50,6 +53,11 @@ class BookingInfo:
             conversation_id=row.conversation_id,
             sequence=row.sequence or 0,
             created_at=row.created_at,
+            health_concerns=tuple(
+                Finding.from_dict(raw)
+                for raw in row.health_concerns or []
+                if isinstance(raw, dict) and raw.get("concept")
+            ),
         )
 
     def as_payload(self) -> dict[str, Any]:
@@ -67,6 +75,7 @@ class BookingInfo:
                 "contact_kind": self.contact_kind,
             },
             "note": self.note,
+            "health_concerns": [f.as_dict() for f in self.health_concerns],
             "conversation_id": self.conversation_id,
             "sequence": self.sequence,
             "created_at": self.created_at.isoformat(),

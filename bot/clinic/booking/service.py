@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,6 +34,7 @@ from bot.clinic.booking.wording import already_booked
 from bot.clinic.db import session_scope
 from bot.clinic.facts import Clinic, Service
 from bot.clinic.models import Booking, BookingSlot, utcnow
+from bot.clinic.triage.model import Finding, most_urgent_first
 
 REFERENCE_PREFIX = "MB-"
 # No 0/O, 1/I/L: references are read aloud and typed from memory.
@@ -104,7 +105,11 @@ class BookingService:
         contact: str,
         note: str = "",
         conversation_id: str | None = None,
+        health_concerns: Iterable[Finding] = (),
     ) -> BookingOutcome:
+        """Book `service_id` at `start`. `health_concerns`: what the client mentioned in the
+        conversation (the slot `health_concerns`, read back with `Finding.from_dict`); stored on
+        the booking, most urgent first, for the therapist and staff to see."""
         service = self.clinic.service(service_id)
         if service is None:
             return BookingOutcome("invalid", "Please choose one of our services.")
@@ -126,6 +131,10 @@ class BookingService:
             "contact": checked.value,
             "contact_kind": checked.kind,
             "note": (note or "").strip()[:MAX_NOTE_LENGTH] or None,
+            "health_concerns": [
+                f.as_dict() for f in most_urgent_first(f for f in health_concerns if f.is_concern)
+            ]
+            or None,
             "status": "pending",
             "conversation_id": conversation_id,
             "sequence": 0,

@@ -1,8 +1,7 @@
-"""Build the project's own spaCy pipeline: blank English plus a lookup lemmatizer.
+"""Save the project's own spaCy pipeline (`bot.clinic.language.english`) for Rasa's `SpacyNLP`.
 
-No pretrained English model for spaCy 3.4 can be downloaded where the bot is built, and the
-bot needs only tokens and lemmas, which the lookup tables from `spacy-lookups-data` give
-offline. Rasa's `SpacyNLP` loads the saved folder by path.
+Rasa loads a spaCy pipeline by path; this writes the same blank English with lookup lemmas that
+the triage reads with (no pretrained model can be downloaded where the bot is built).
 """
 
 from __future__ import annotations
@@ -14,11 +13,9 @@ DEFAULT_PATH = Path("var/spacy/en_massagebot")
 
 
 def build(path: Path = DEFAULT_PATH) -> Path:
-    import spacy
+    from bot.clinic.language import english
 
-    nlp = spacy.blank("en")
-    nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
-    nlp.initialize()
+    nlp = english()
     nlp.meta.update(
         {
             "name": "massagebot",

@@ -40,16 +40,43 @@ def test_detector_overrides_intent_on_red_flag_and_keeps_the_guess() -> None:
     [out] = WarningSignDetector().process([message])
     assert out.get(INTENT) == {"name": "red_flag", "confidence": 1.0}
     assert [r["name"] for r in out.get("intent_ranking")] == ["red_flag", "schedule_appointment"]
-    assert out.get("triage")["red_flags"] == ["leg_numbness_or_weakness"]
+    triage = out.get("triage")
+    assert triage["level"] == "emergency"
+    assert [c["concept"] for c in triage["concerns"]] == ["leg_weakness_numbness"]
     assert "triage" in out.as_dict(only_output_properties=True)
 
 
-def test_detector_annotates_caution_without_changing_intent() -> None:
-    message = Message({TEXT: "my back is inflamed", INTENT: {"name": "ask_inflammation"}})
+def test_doctor_first_concern_also_comes_first() -> None:
+    message = Message(
+        {TEXT: "I'm on warfarin, is deep tissue ok?", INTENT: {"name": "ask_massage_types"}}
+    )
     [out] = WarningSignDetector().process([message])
-    assert out.get(INTENT)["name"] == "ask_inflammation"
-    assert out.get("triage") == {
-        "level": "caution",
-        "red_flags": [],
-        "caution_signs": ["inflammation"],
-    }
+    assert out.get(INTENT)["name"] == "red_flag"
+    assert out.get("triage")["level"] == "doctor"
+
+
+def test_postpone_concern_keeps_a_question_intent_but_not_a_greeting() -> None:
+    question = Message(
+        {TEXT: "my back is inflamed, can massage help?", INTENT: {"name": "ask_inflammation"}}
+    )
+    greeting = Message({TEXT: "hi, I've got shingles", INTENT: {"name": "greet"}})
+    [asked, greeted] = WarningSignDetector().process([question, greeting])
+    assert asked.get(INTENT)["name"] == "ask_inflammation"
+    assert asked.get("triage")["level"] == "postpone"
+    assert greeted.get(INTENT)["name"] == "red_flag"
+
+
+def test_the_triage_reads_the_whole_message_the_classifiers_read_capped() -> None:
+    text = "My shoulders are tight from work. " * 40 + "Both my legs are numb."
+    [message] = TextCleaner({}).process([Message({TEXT: text, INTENT: {"name": "greet"}})])
+    assert len(message.get(TEXT)) <= 1000
+    [out] = WarningSignDetector().process([message])
+    assert out.get("triage")["level"] == "emergency"
+
+
+def test_general_question_the_classifiers_could_not_place_goes_to_its_faq_topic() -> None:
+    message = Message({TEXT: "is massage safe during pregnancy?", INTENT: {"name": "nlu_fallback"}})
+    [out] = WarningSignDetector().process([message])
+    assert out.get(INTENT)["name"] == "ask_massage_types"
+    assert {"entity": "massage_type", "value": "pregnancy"}.items() <= out.get(ENTITIES)[0].items()
+    assert out.get("triage")["level"] == "none"

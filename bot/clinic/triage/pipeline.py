@@ -1,0 +1,221 @@
+"""Reading a message for the lexicon's concepts with medspaCy: targets, then their ConText.
+
+The pipeline is the project's blank English (`bot.clinic.language`), then
+1. spelling: every token gets a lemma key; an unknown word one letter (two, if long) away from a
+   lexicon word reads as that word ("feaver", "numbnes", "apixiban", "osteoperosis").
+   pyspellchecker's English word list says which words are unknown, and rapidfuzz finds the
+   nearest lexicon word only, so a real word is never "corrected" into a symptom;
+2. medspaCy's rule-based sentence splitter (PyRuSH), as there is no parser;
+3. medspaCy's TargetMatcher with the lexicon's phrases, into a span group (mentions may overlap:
+   a swollen red calf is both swelling and a possible clot);
+4. medspaCy's ConText with the rules of data/triage/context.yml only. Its packaged rules were
+   written for US clinical notes ("r/o", "patient was not"); clients write "no probs", "my mum",
+   "years ago, all fine now", "does massage help with…", so the rules are our own, in data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from medspacy.context import ConTextRule
+from medspacy.target_matcher import TargetMatcher, TargetRule
+from rapidfuzz import process
+from rapidfuzz.distance import DamerauLevenshtein
+from spacy.matcher import Matcher
+from spacy.tokens import Doc, Span
+from spellchecker import SpellChecker
+
+from bot.clinic.cleaning import normalise
+from bot.clinic.language import english
+from bot.clinic.triage import lexicon as lx
+from bot.clinic.triage.model import Assessment, Context, Finding
+
+GROUP = "triage"
+MIN_CORRECTED_LENGTH = 4
+TWO_EDITS_FROM = 7  # words this long may be two letters off ("osteoperosis" is one)
+# pyspellchecker's list holds some misspellings too ("puled", "calfs"): a word seen fewer times
+# than this in its corpus counts as unknown. Real words near symptoms ("fiver" 852, "flue" 207,
+# "pane" 908) stay as written.
+RARE_WORD_COUNT = 100
+
+
+def _quiet_pyrush() -> None:
+    """PyRuSH logs every sentence boundary at DEBUG through loguru; the bot logs only its own."""
+    from loguru import logger
+
+    logger.disable("PyRuSH")
+
+
+class Reader:
+    """One spaCy pipeline built from the lexicon; `assess` is safe to call from many threads."""
+
+    def __init__(self, lexicon: lx.Lexicon) -> None:
+        _quiet_pyrush()
+        self.lexicon = lexicon
+        self.nlp = english()
+        lemmatizer: Any = self.nlp.get_pipe("lemmatizer")
+        self._lemmas: Any = lemmatizer.lookups.get_table("lemma_lookup")
+        self.nlp.remove_pipe("lemmatizer")  # lemmas are set by `_spell`, after correction
+        self._speller = SpellChecker(distance=1)
+        self._vocabulary = {w for w in lexicon.vocabulary() if len(w) >= MIN_CORRECTED_LENGTH}
+        self.nlp.add_pipe("medspacy_pyrush")
+        matcher: TargetMatcher = self.nlp.add_pipe(
+            "medspacy_target_matcher",
+            config={"result_type": "group", "span_group_name": GROUP, "prune": False},
+        )
+        for concept in lexicon.concepts:
+            patterns = lx.compile_phrases(concept.phrases, lexicon.words, self.key, concept.id)
+            matcher.add(
+                [TargetRule(f"{concept.id}#{i}", concept.id, p) for i, p in enumerate(patterns)]
+            )
+        self._exclusions = Matcher(self.nlp.vocab)
+        for concept in lexicon.concepts:
+            if concept.not_when:
+                self._exclusions.add(
+                    concept.id,
+                    lx.compile_phrases(concept.not_when, lexicon.words, self.key, concept.id),
+                )
+        self._someone_else = Matcher(self.nlp.vocab)
+        if lexicon.for_someone_else:
+            self._someone_else.add(
+                "for_someone_else",
+                lx.compile_phrases(lexicon.for_someone_else, lexicon.words, self.key, "someone"),
+            )
+        context: Any = self.nlp.add_pipe(
+            "medspacy_context",
+            config={
+                "rules": None,
+                "input_span_type": "group",
+                "span_group_name": GROUP,
+                "span_attrs": None,
+            },
+        )
+        rules = []
+        for n, rule in enumerate(lexicon.context_rules):
+            max_scope = rule.max_scope
+            if max_scope is None and rule.category in (*lx.SCOPE_LIMITS, lx.TERMINATE):
+                # medspaCy 1.3 only ends a scope at a terminator whose own scope starts or ends
+                # inside it (util.tuple_overlaps misses containment): a sentence-wide terminator
+                # would never end a four-word negation, so terminators get a one-word scope.
+                max_scope = 1
+            for phrase in rule.phrases:
+                for i, pattern in enumerate(
+                    lx.compile_phrase(phrase, lexicon.words, self.key, f"context: {phrase!r}")
+                ):
+                    rules.append(
+                        ConTextRule(
+                            f"{rule.category}:{n}:{phrase}:{i}",
+                            rule.category,
+                            pattern=pattern,
+                            direction=rule.direction,
+                            max_scope=max_scope,
+                            terminated_by=set(rule.terminated_by) or None,
+                        )
+                    )
+        context.add(rules)
+        self._concepts = {c.id: c for c in lexicon.concepts}
+
+    # ------------------------------------------------------------------ words
+
+    def _lemma(self, word: str) -> str:
+        return str(self._lemmas.get(word, word))
+
+    def key(self, written: str) -> list[str]:
+        """The lemma keys of a lexicon word or phrase, as `_spell` sets them on a message."""
+        return [self._lemma(t.norm_.lower()) for t in self.nlp.make_doc(written)]
+
+    def _corrected(self, word: str) -> str:
+        if (
+            len(word) < MIN_CORRECTED_LENGTH
+            or not word.isalpha()
+            or word in self._vocabulary
+            or self._speller[word] >= RARE_WORD_COUNT
+        ):
+            return word
+        allowed = 2 if len(word) >= TWO_EDITS_FROM else 1
+        near = process.extract(
+            word,
+            self._vocabulary,
+            scorer=DamerauLevenshtein.distance,
+            score_cutoff=allowed,
+            limit=None,
+        )
+        if not near:
+            return word
+        return min(near, key=lambda found: (found[1], found[0]))[0]
+
+    def _spell(self, doc: Doc) -> Doc:
+        for token in doc:
+            word = self._corrected(token.norm_.lower())
+            if word != token.norm_.lower():
+                token.norm_ = word
+            token.lemma_ = self._lemma(word)
+        return doc
+
+    # ------------------------------------------------------------------ reading
+
+    def read(self, text: str) -> Doc:
+        doc = self._spell(self.nlp.make_doc(normalise(text, max_length=None)))
+        for name, pipe in self.nlp.pipeline:
+            doc = pipe(doc)
+            if name == "medspacy_target_matcher":
+                doc.spans[GROUP] = self._without_exclusions(doc)
+        return doc
+
+    def _without_exclusions(self, doc: Doc) -> list[Span]:
+        excluded: dict[str, list[tuple[int, int]]] = {}
+        for match_id, start, end in self._exclusions(doc):
+            excluded.setdefault(self.nlp.vocab.strings[match_id], []).append((start, end))
+        return [
+            span
+            for span in doc.spans[GROUP]
+            if not any(s < span.end and span.start < e for s, e in excluded.get(span.label_, ()))
+        ]
+
+    def _context_of(self, span: Span, someone_else: bool) -> Context:
+        concept = self._concepts[span.label_]
+        # A trigger inside the mention is part of it ("don't make it to the loo"); medspaCy 1.3
+        # skips only triggers that stick out of it (util.tuple_overlaps misses containment).
+        categories = {
+            m.category
+            for m in span._.modifiers
+            if not (span.start <= m.modifier_span[0] and m.modifier_span[1] <= span.end)
+        }
+        if lx.NEGATED in categories:
+            return Context.NEGATED
+        if lx.HYPOTHETICAL in categories:
+            return Context.HYPOTHETICAL
+        if lx.OTHER_PERSON in categories and not (concept.any_person or someone_else):
+            return Context.OTHER_PERSON
+        if lx.HISTORICAL in categories and not concept.history_counts:
+            return Context.HISTORICAL
+        return Context.AFFIRMED
+
+    def assess(self, text: str) -> Assessment:
+        doc = self.read(text)
+        someone_else = bool(self._someone_else(doc))
+        mentions = sorted(doc.spans[GROUP], key=lambda s: (s.start, -s.end))
+        read = [(span, self._context_of(span, someone_else)) for span in mentions]
+        affirmed = {span.label_ for span, context in read if context is Context.AFFIRMED}
+        findings: list[Finding] = []
+        for span, context in read:
+            concept = self._concepts[span.label_]
+            if concept.needs is not None and concept.needs not in affirmed:
+                if concept.otherwise is None:
+                    continue
+                concept = self._concepts[concept.otherwise]
+            if concept.helper:
+                continue
+            findings.append(Finding(concept.id, concept.level, span.text, context, concept.advice))
+        return Assessment(tuple(_one_per_concept_and_context(findings)))
+
+
+def _one_per_concept_and_context(findings: Iterable[Finding]) -> list[Finding]:
+    """Overlapping matches of one phrase collapse to the shortest; each context is kept."""
+    kept: dict[tuple[str, Context], Finding] = {}
+    for finding in findings:
+        key = (finding.concept, finding.context)
+        if key not in kept or len(finding.phrase) < len(kept[key].phrase):
+            kept[key] = finding
+    return list(kept.values())

@@ -1,0 +1,123 @@
+"""Score the triage on the labelled corpus: recall and precision per level, and the confusion table.
+
+`make triage-report` prints the test part first (written before the lexicon, never tuned on), then
+the development part. Only the development part's misses can be listed (`--misses`): the test
+part's messages are scored, never shown, so nobody tunes on them by accident.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from bot.clinic.triage import Level, assess
+
+HERE = Path(__file__).resolve().parent
+PARTS = {"test": HERE / "corpus_test.yml", "dev": HERE / "corpus_dev.yml"}
+LEVELS = [level.value for level in Level]
+# The targets of the acceptance test (tests/triage/test_corpus_targets.py), on the test part.
+EMERGENCY_RECALL = 1.0
+DOCTOR_RECALL = 0.98
+EMERGENCY_ON_BENIGN = 0.02
+
+
+@dataclass
+class Score:
+    part: str
+    confusion: Counter[tuple[str, str]] = field(default_factory=Counter)  # (expected, predicted)
+    # (expected, got, text): kept for the development part only, and never in the repr, so a
+    # failing assertion can't print a test-part message.
+    misses: list[tuple[str, str, str]] = field(default_factory=list, repr=False)
+
+    def total(self, expected: str | None = None, predicted: str | None = None) -> int:
+        return sum(
+            n
+            for (e, p), n in self.confusion.items()
+            if (expected is None or e == expected) and (predicted is None or p == predicted)
+        )
+
+    def recall(self, level: str) -> float | None:
+        expected = self.total(expected=level)
+        return self.confusion[(level, level)] / expected if expected else None
+
+    def precision(self, level: str) -> float | None:
+        predicted = self.total(predicted=level)
+        return self.confusion[(level, level)] / predicted if predicted else None
+
+    def emergency_on_benign(self) -> float:
+        """Share of messages labelled level none that got the emergency reply."""
+        benign = self.total(expected="none")
+        return self.confusion[("none", "emergency")] / benign if benign else 0.0
+
+
+def load(part: str) -> list[dict]:
+    return yaml.safe_load(PARTS[part].read_text(encoding="utf-8"))["messages"]
+
+
+def score(part: str) -> Score:
+    result = Score(part)
+    for message in load(part):
+        expected = str(message["level"])
+        got = assess(str(message["text"])).level.value
+        result.confusion[(expected, got)] += 1
+        if got != expected and part == "dev":
+            result.misses.append((expected, got, str(message["text"])))
+    return result
+
+
+def _percent(value: float | None) -> str:
+    return "   -  " if value is None else f"{value * 100:5.1f}%"
+
+
+def render(result: Score) -> str:
+    lines = [f"## {result.part} part: {result.total()} messages", ""]
+    lines.append(f"{'level':<10} {'messages':>8} {'recall':>7} {'precision':>9}")
+    for level in LEVELS:
+        lines.append(
+            f"{level:<10} {result.total(expected=level):>8} {_percent(result.recall(level)):>7} "
+            f"{_percent(result.precision(level)):>9}"
+        )
+    lines.append(
+        f"emergency wording on benign (level none) messages: "
+        f"{result.confusion[('none', 'emergency')]}/{result.total(expected='none')} = "
+        f"{_percent(result.emergency_on_benign()).strip()}"
+    )
+    lines += ["", "confusion (rows: labelled level, columns: triage level)"]
+    lines.append(f"{'':<10}" + "".join(f"{level:>10}" for level in LEVELS))
+    for expected in LEVELS:
+        row = "".join(f"{result.confusion[(expected, got)]:>10}" for got in LEVELS)
+        lines.append(f"{expected:<10}{row}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--misses", action="store_true", help="also list the development part's misses"
+    )
+    parser.add_argument(
+        "--part", choices=["test", "dev"], action="append", help="only this part (default: both)"
+    )
+    args = parser.parse_args()
+    for part in args.part or ["test", "dev"]:
+        result = score(part)
+        print(render(result))
+        if part == "test":
+            print(
+                f"\ntargets: emergency recall {_percent(EMERGENCY_RECALL).strip()}, doctor recall "
+                f">= {_percent(DOCTOR_RECALL).strip()}, emergency on benign <= "
+                f"{_percent(EMERGENCY_ON_BENIGN).strip()}"
+            )
+        if part == "dev" and args.misses:
+            print("\ndevelopment misses (labelled -> triage):")
+            for expected, got, text in result.misses:
+                print(f"  {expected:>9} -> {got:<9} {text}")
+        print()
+
+
+if __name__ == "__main__":
+    main()

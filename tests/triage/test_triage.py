@@ -1,0 +1,202 @@
+"""The clinical triage (bot.clinic.triage): concepts, levels and ConText, as clients write."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.clinic.triage import Assessment, Context, Level, assess, get_lexicon
+from bot.clinic.triage.lexicon import LexiconError, load_lexicon
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def concerns(text: str) -> set[str]:
+    return {f.concept for f in assess(text).concerns}
+
+
+# The messages of the issue that the old word list got wrong, and what they need.
+@pytest.mark.parametrize(
+    ("text", "level", "concept"),
+    [
+        (
+            "I'm on warfarin (blood thinners) - is a deep tissue massage safe for me?",
+            Level.DOCTOR,
+            "anticoagulants",
+        ),
+        (
+            "had a spinal op 3 weeks ago, can i book a back massage to help the recovery",
+            Level.DOCTOR,
+            "recent_surgery",
+        ),
+        (
+            "hi im 20 weeks pregnant and my lower back is agony, can i have a massage?",
+            Level.DOCTOR,
+            "pregnancy",
+        ),
+        ("No fever, no chills, but numb legs", Level.EMERGENCY, "leg_weakness_numbness"),
+        ("No, but my legs are numb", Level.EMERGENCY, "leg_weakness_numbness"),
+        ("peeing myself since my back went", Level.EMERGENCY, "bladder_bowel"),
+        ("numbness down there when I wipe", Level.EMERGENCY, "saddle_numbness"),
+        ("I slipped on ice yesterday", Level.EMERGENCY, "recent_trauma"),
+        ("back pain radiating to my chest", Level.EMERGENCY, "chest_pain"),
+        ("feaver and back pain", Level.EMERGENCY, "fever_with_back_pain"),
+        ("my calf is swollen, red and hot", Level.EMERGENCY, "calf_clot"),
+        ("I'm 18 weeks pregnant", Level.DOCTOR, "pregnancy"),
+        ("the pain is 10 out of 10", Level.DOCTOR, "severe_pain"),
+        ("got a stinking cold, should I cancel?", Level.POSTPONE, "infection_illness"),
+        ("I've got shingles on my side", Level.POSTPONE, "skin_problem"),
+        ("pulled a muscle in my back yesterday", Level.POSTPONE, "fresh_injury"),
+        ("can I book my daughter in? she's 13", Level.CONSENT, "under_16"),
+    ],
+)
+def test_issue_examples(text: str, level: Level, concept: str) -> None:
+    result = assess(text)
+    assert result.level is level
+    assert concept in concerns(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "context"),
+    [
+        ("I had a fall five years ago but I'm fine now", Context.HISTORICAL),
+        ("had a cold last week, all gone now", Context.HISTORICAL),
+        ("does massage help with fever?", Context.HYPOTHETICAL),
+        ("if I get a cold before my appointment can I reschedule?", Context.HYPOTHETICAL),
+        ("Is deep tissue safe for people on blood thinners?", Context.HYPOTHETICAL),
+        ("My dad had a fever last week", Context.OTHER_PERSON),
+        ("my wife is pregnant, can I book a massage for me?", Context.OTHER_PERSON),
+        ("I'm not pregnant and not on any blood thinners", Context.NEGATED),
+    ],
+)
+def test_context_keeps_it_from_being_a_concern(text: str, context: Context) -> None:
+    result = assess(text)
+    assert result.level is Level.NONE
+    assert result.findings and {f.context for f in result.findings} == {context}
+
+
+def test_negation_is_scoped_to_its_clause() -> None:
+    result = assess("No fever, no chills, but numb legs")
+    by_concept = {f.concept: f.context for f in result.findings}
+    assert by_concept["leg_weakness_numbness"] is Context.AFFIRMED
+    assert by_concept["infection_illness"] is Context.NEGATED  # no back pain: an illness sign
+
+
+def test_booking_for_someone_else_makes_their_condition_the_concern() -> None:
+    assert assess("booking for my dad, he fell off a ladder yesterday").level is Level.EMERGENCY
+    assert assess("my brother fell off his bike, can I book for me tomorrow?").level is Level.NONE
+
+
+def test_a_past_clot_is_still_a_concern() -> None:
+    [finding] = assess("I had a DVT years ago, all sorted now").concerns
+    assert (finding.concept, finding.level) == ("previous_clot", Level.DOCTOR)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I fell for your advert",
+        "fell in love with your clinic",
+        "killer leg day yesterday, could do with a massage",
+        "my laptop crashed so I couldn't finish the booking",
+        "That was a rash decision, booking two massages in one week haha",
+        "Saturday Night Fever is on at the theatre next door",
+        "Do you have a lockable chest for my bag?",
+        "I'm 5 minutes late, sorry",
+        "I'm 16, can I book on my own?",
+        "my heart's set on the hot stone massage",
+        "had clotted cream with my scone",
+        "10 out of 10 would recommend",
+        "it's cold in here",
+    ],
+)
+def test_benign_traps_raise_nothing(text: str) -> None:
+    assert assess(text).findings == ()
+
+
+def test_the_whole_message_is_read_however_long() -> None:
+    filler = "I've been meaning to book in for ages and my shoulders are tight from work. " * 16
+    text = filler + "Both my legs are numb and I can't control my bladder. Can I book for today?"
+    assert len(text) > 1200
+    result = assess(text)
+    assert result.level is Level.EMERGENCY
+    assert {"leg_weakness_numbness", "bladder_bowel"} <= concerns(text)
+
+
+def test_lookalike_letters_and_misspellings() -> None:
+    assert "pregnancy" in concerns("I'm prеgɳant, is mаѕsаge safе for me?")
+    assert "anticoagulants" in concerns("on apixiban 5mg twice a day")
+    assert "osteoporosis" in concerns("osteoperosis in my spine")
+
+
+def test_assessment_round_trips_through_the_parse_data() -> None:
+    result = assess("I'm 18 weeks pregnant and on warfarin, no fever")
+    again = Assessment.from_dict(result.as_dict())
+    assert again == result
+    assert result.as_dict()["level"] == "doctor"
+    [pregnancy] = [f for f in result.concerns if f.concept == "pregnancy"]
+    assert pregnancy.phrase == "pregnant" and pregnancy.advice == "pregnancy"
+    assert Assessment.from_dict({"level": "red_flag", "red_flags": ["x"]}) == Assessment()
+
+
+def test_levels_are_ordered() -> None:
+    assert Level.NONE < Level.CONSENT < Level.POSTPONE < Level.DOCTOR < Level.EMERGENCY
+
+
+def test_every_red_flag_training_example_is_caught_by_the_triage() -> None:
+    data = yaml.safe_load((ROOT / "data" / "nlu" / "safety.yml").read_text(encoding="utf-8"))
+    [block] = [b for b in data["nlu"] if b.get("intent") == "red_flag"]
+    examples = [line.strip()[2:].strip() for line in block["examples"].splitlines() if line.strip()]
+    # Entity annotations "[numb](warning_sign)" -> "numb".
+    plain = [_strip_annotations(e) for e in examples]
+    missed = [text for text in plain if assess(text).level < Level.DOCTOR]
+    assert len(plain) >= 40
+    assert missed == []
+
+
+def _strip_annotations(text: str) -> str:
+    out, i = [], 0
+    while i < len(text):
+        if text[i] == "[" and "](" in text[i:]:
+            close = text.index("](", i)
+            out.append(text[i + 1 : close])
+            i = text.index(")", close) + 1
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+def test_lexicon_levels_and_concepts_are_the_agreed_ones() -> None:
+    by_level: dict[str, set[str]] = {}
+    for concept in get_lexicon().concepts:
+        if not concept.helper:
+            by_level.setdefault(concept.level.value, set()).add(concept.id)
+    assert by_level == {
+        "emergency": {
+            "saddle_numbness", "bladder_bowel", "leg_weakness_numbness", "foot_drop",
+            "chest_pain", "breathlessness", "fever_with_back_pain", "recent_trauma",
+            "calf_clot", "cancer_history_back_pain", "weight_loss", "night_pain",
+        },
+        "doctor": {
+            "pregnancy", "anticoagulants", "osteoporosis", "recent_surgery",
+            "cancer_treatment", "previous_clot", "heart_condition", "severe_pain",
+        },
+        "postpone": {"inflammation", "fresh_injury", "swelling", "skin_problem",
+                     "infection_illness"},
+        "consent": {"under_16"},
+    }  # fmt: skip
+
+
+def test_a_broken_lexicon_is_refused_with_a_clear_message(tmp_path: Path) -> None:
+    concepts = tmp_path / "concepts.yml"
+    context = tmp_path / "context.yml"
+    context.write_text("context_rules: []\n")
+    concepts.write_text("concepts:\n  - {id: x, level: doctor, source: nowhere, phrases: [numb]}\n")
+    with pytest.raises(LexiconError, match="source 'nowhere'"):
+        load_lexicon(concepts, context, ROOT / "data" / "sources")
+    concepts.write_text("concepts:\n  - {id: x, level: urgent, source: s, phrases: [numb]}\n")
+    with pytest.raises(LexiconError, match="concepts\\[0\\]"):
+        load_lexicon(concepts, context)
