@@ -21,27 +21,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     from rasa_sdk.endpoint import create_argument_parser
 
     from bot.clinic.booking.config import BookingConfig, BookingConfigError
-    from bot.clinic.redaction import install_log_redaction
-    from bot.settings import ConfigError, check_service_urls
-
-    try:
-        BookingConfig.from_env()
-    except BookingConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
     from bot.clinic.facts import sample_clinic_refusal
-    from bot.settings import Settings, is_production
+    from bot.clinic.redaction import install_log_redaction
+    from bot.settings import ConfigError, Settings, is_production
 
-    refusal = sample_clinic_refusal(Settings.from_env().clinic_file, is_production())
-    if refusal is not None:
-        print(f"error: {refusal}", file=sys.stderr)
-        return 2
-    install_log_redaction()
-    try:
-        check_service_urls()
-    except ConfigError as error:
+    try:  # configuration mistakes first, each with a message that names the setting
+        settings = Settings.from_env()  # also checks the service URLs' credentials
+        BookingConfig.from_env()
+        refusal = sample_clinic_refusal(settings.clinic_file, is_production())
+    except (ConfigError, BookingConfigError) as error:
         print(f"The action server can't start: {error}", file=sys.stderr)
         return 2
+    if refusal is not None:
+        print(f"The action server can't start: {refusal}", file=sys.stderr)
+        return 2
+    install_log_redaction()
     os.environ.setdefault("SANIC_HOST", "127.0.0.1")
     parser = create_argument_parser()
     parser.set_defaults(cors=None)

@@ -49,12 +49,12 @@ def test_postpone_reply_allows_a_later_booking(clinic: Clinic) -> None:
     assert "wait until it has settled" in text and "book for a later date" in text
 
 
-def test_consent_reply_says_what_the_clinic_offers_under_16s(clinic: Clinic) -> None:
+def test_consent_reply_says_what_the_clinic_offers_under_16s(sample_clinic: Clinic) -> None:
     concerns = assess("my son is 13, can he come in?").concerns
-    text = advice.concern_reply(clinic, concerns)
+    text = advice.concern_reply(sample_clinic, concerns)
     assert text is not None
-    assert "parent" in text and f"aged {clinic.youngest_client_age} to 15" in text
-    none_under_16 = replace(clinic, youngest_client_age=None)
+    assert "parent" in text and f"aged {sample_clinic.youngest_client_age} to 15" in text
+    none_under_16 = replace(sample_clinic, youngest_client_age=None)
     assert "doesn't see clients under 16" in str(advice.concern_reply(none_under_16, concerns))
 
 

@@ -16,15 +16,15 @@ from bot.staff.bookings import main
 from tests.support.clinics import Clock, clinic_data, local
 
 
-def test_the_migration_adds_the_column(db_url: str) -> None:
-    columns = {c["name"] for c in inspect(get_engine(db_url)).get_columns("bookings")}
+def test_the_migration_adds_the_column(database_url: str) -> None:
+    columns = {c["name"] for c in inspect(get_engine(database_url)).get_columns("bookings")}
     assert "health_concerns" in columns
 
 
-def test_concerns_are_stored_most_urgent_first(clinic: Clinic, db_url: str, clock: Clock) -> None:
+def test_concerns_are_stored_most_urgent_first(clinic: Clinic, database_url: str, clock: Clock) -> None:
     mentioned = assess("I'm 18 weeks pregnant. I had a cold last week, all gone now").findings
     mentioned += assess("my back is swollen").findings
-    service = BookingService(clinic, db_url, clock=clock)
+    service = BookingService(clinic, database_url, clock=clock)
     outcome = service.create(
         "back-60", local(2025, 11, 21, 15, 0), "Jo Bloggs", "jo@example.com",
         health_concerns=mentioned,
@@ -44,16 +44,16 @@ def test_concerns_are_stored_most_urgent_first(clinic: Clinic, db_url: str, cloc
 def test_staff_see_what_was_mentioned(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
-    db_url: str,
+    database_url: str,
     clinic: Clinic,
     clock: Clock,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     clinic_file = tmp_path / "clinic.yml"
     clinic_file.write_text(yaml.safe_dump(clinic_data()), encoding="utf-8")
-    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("CLINIC_FILE", str(clinic_file))
-    service = BookingService(clinic, db_url, clock=clock)
+    service = BookingService(clinic, database_url, clock=clock)
     outcome = service.create(
         "back-60", local(2025, 11, 21, 15, 0), "Jo Bloggs", "jo@example.com",
         health_concerns=assess("I'm 18 weeks pregnant").concerns,
