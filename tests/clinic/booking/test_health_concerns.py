@@ -21,7 +21,9 @@ def test_the_migration_adds_the_column(database_url: str) -> None:
     assert "health_concerns" in columns
 
 
-def test_concerns_are_stored_most_urgent_first(clinic: Clinic, database_url: str, clock: Clock) -> None:
+def test_concerns_are_stored_most_urgent_first(
+    clinic: Clinic, database_url: str, clock: Clock
+) -> None:
     mentioned = assess("I'm 18 weeks pregnant. I had a cold last week, all gone now").findings
     mentioned += assess("my back is swollen").findings
     service = BookingService(clinic, database_url, clock=clock)
