@@ -1,4 +1,8 @@
-"""Answering from the curated FAQ, with safety advice first where the client needs it."""
+"""Answering from the curated FAQ, with safety advice first where the client needs it.
+
+Every question in the message gets its answer, and follow-ups are read against the last topic
+(`bot.clinic.questions`); the slots `last_topic` and `last_topic_entities` remember it.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions.context import buttons, clinic, latest_entities, latest_triage, merged, settings
 from bot.clinic import advice, faq
+from bot.clinic.questions import FOLLOW_UP, UNCLEAR_FOLLOW_UP, Topic, questions_asked
+
+LAST_TOPIC = "last_topic"
+LAST_TOPIC_ENTITIES = "last_topic_entities"
 
 logger = logging.getLogger(__name__)
 
@@ -33,15 +41,16 @@ class ActionAnswerFaq(Action):
                 dispatcher.utter_message(text=advice.caution(caution_signs))
 
         database_url = settings().database_url
+        last = Topic.from_slots(tracker.get_slot(LAST_TOPIC), tracker.get_slot(LAST_TOPIC_ENTITIES))
+        text = tracker.latest_message.get("text") or ""
+        questions = questions_asked(intent, latest_entities(tracker), text, last)
         try:
-            answer = await asyncio.to_thread(
-                faq.answer_for, database_url, intent, latest_entities(tracker), clinic()
-            )
-            if answer is None:
+            answers = await asyncio.to_thread(faq.answers_for, database_url, questions, clinic())
+            if not answers:
                 await asyncio.to_thread(
                     faq.log_unanswered,
                     database_url,
-                    tracker.latest_message.get("text") or "",
+                    text,
                     "no_entry",
                     intent,
                     (tracker.latest_message.get("intent") or {}).get("confidence"),
@@ -52,11 +61,21 @@ class ActionAnswerFaq(Action):
             dispatcher.utter_message(text=advice.unavailable(clinic()))
             return events
 
-        if answer is None:
+        if not answers and intent == FOLLOW_UP:
+            dispatcher.utter_message(text=UNCLEAR_FOLLOW_UP)
+            return events
+        if not answers:
             dispatcher.utter_message(
                 text=advice.no_answer(clinic()),
                 buttons=[{"title": "Talk to a person", "payload": "/human_handoff"}],
             )
-        else:
-            dispatcher.utter_message(text=answer.text, buttons=buttons(answer.buttons))
+            return events
+        for position, answer in enumerate(answers, start=1):
+            # Buttons only under the last answer, so they sit where the client reads on.
+            shown = buttons(answer.buttons) if position == len(answers) else []
+            dispatcher.utter_message(text=answer.text, buttons=shown)
+        first = answers[0]
+        remembered = {first.entity: first.value} if first.entity and first.value else {}
+        events.append(SlotSet(LAST_TOPIC, first.intent))
+        events.append(SlotSet(LAST_TOPIC_ENTITIES, remembered))
         return events
