@@ -383,6 +383,9 @@ def answers_for(
     with session_scope(database_url) as session:
         for question in questions:
             for entry, value in find_entries(session, question.intent, question.entities):
+                answered = {(a.entity, a.value) for a in answers if a.entity}
+                if entry.entity and (entry.entity, value) in answered:
+                    continue  # that detail was answered under the main question already
                 if len(answers) < limit and all(
                     (a.entry_id, a.value) != (entry.id, value) for a in answers
                 ):

@@ -143,9 +143,11 @@ def questions_asked(
         return _follow_up(found, last)
     if intent not in FAQ_TOPICS:
         return []
-    main = {e: tuple(v) for e, v in found.items() if e not in _SEPARATE_QUESTIONS}
+    # The main question keeps every detail: its intent may have its own entry for one
+    # ("how long does a session last" under what to expect); answers_for skips an entry for a
+    # detail already answered.
+    main = {e: tuple(v) for e, v in found.items()}
     if intent == "ask_clinic_info":
-        main.update({e: tuple(v) for e, v in found.items() if e in _SEPARATE_QUESTIONS})
         return [Question(intent, main)]
     asked = [Question(intent, main)]
     extra = {e: tuple(v) for e, v in found.items() if e in _SEPARATE_QUESTIONS}
