@@ -35,10 +35,12 @@ _INFO_PHRASES: dict[str, str] = {
     r"|pay(?:ing)? (?:by|with|in|on the day)|payment(?: methods?)?|bank transfer",
     "hours": r"opening (?:hours|times)|(?:are|is) (?:you|the clinic|it) open|you open|do you close"
     r"|closing time|what time do you|hours",
-    "location": r"address|where (?:are|is) (?:you|the clinic|your clinic|it)|where(?:'s| is) the"
-    r" (?:clinic|centre|center)|located|location|postcode|directions|find you|get to you",
+    "location": r"(?<!email )(?<!e-mail )address|where (?:are|is) (?:you|the clinic|your clinic|it)"
+    r"|where(?:'s| is) the (?:clinic|centre|center)|located|location|postcode|directions"
+    r"|find you|get to you",
     "parking": r"park|parking|car park",
-    "phone": r"phone number|telephone|landline|contact number|number (?:to|i can) call"
+    "phone": r"phone number|telephone|landline|contact number|number (?:to|i can) (?:call|ring)"
+    r"|e-?mail"
     r"|call you|ring you",
     "access": r"wheelchairs?|step[- ]free|stairs|steps|disabled|accessible|accessibility|ramp"
     r"|mobility scooter|pram|buggy|(?:is there|have you got|do you have) an? (?:lift|elevator)",
