@@ -33,6 +33,12 @@ class ActionAnswerFaq(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+        return await self.answer(dispatcher, tracker, intent)
+
+    async def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, intent: str
+    ) -> list[EventType]:
+        """Answer the latest message as `intent` (the fallback passes the classifier's guess)."""
         events: list[EventType] = []
         caution_signs = latest_triage(tracker).get("caution_signs") or []
         if caution_signs:

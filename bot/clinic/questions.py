@@ -77,6 +77,10 @@ _REGION = {
 _SEPARATE_QUESTIONS = ("info_type", "weekday")
 
 
+# An unsure classifier's best guess is still answered next to a clinic detail from this much.
+MIN_GUESS_WITH_DETAIL = 0.4
+
+
 @dataclass(frozen=True)
 class Question:
     """One thing asked: an intent and the sub-topics named for it (entity -> values)."""
@@ -179,3 +183,19 @@ def _follow_up(found: dict[str, list[str]], last: Topic | None) -> list[Question
         # The last topic's intent first: "and sunday?" after the hours is the main question.
         asked.sort(key=lambda q: q.intent != last.intent)
     return asked
+
+
+def intent_when_unsure(ranking: Iterable[tuple[str, float]], text: str) -> str | None:
+    """The intent to answer an unsure message as, when it asks a clinic detail anyway.
+
+    "does it help with sciatica and how much is it" leaves the classifier torn between topics,
+    but "how much is it" is a sure question: answer it, with the best guess for the rest when
+    that guess is fair. None when no clinic detail is asked (then the fallback asks).
+    """
+    found = spotted(text)
+    if not found.get("info_type") and not found.get("weekday"):
+        return None
+    guesses = [(intent, confidence) for intent, confidence in ranking if intent in FAQ_TOPICS]
+    if guesses and guesses[0][1] >= MIN_GUESS_WITH_DETAIL:
+        return guesses[0][0]
+    return "ask_clinic_info"

@@ -126,3 +126,23 @@ async def test_slots_set_are_only_the_topic(dispatcher: CollectingDispatcher) ->
         SlotSet("last_topic", "ask_treatment_plan"),
         SlotSet("last_topic_entities", {}),
     ]
+
+
+async def test_the_fallback_answers_a_sure_clinic_detail(dispatcher: CollectingDispatcher) -> None:
+    from actions.fallback import ActionAskAffirmation
+
+    tracker = make_tracker(
+        "nlu_fallback",
+        "does it help with sciatica and how much is it",
+        ranking=[
+            {"name": "nlu_fallback", "confidence": 0.55},
+            {"name": "ask_back_pain", "confidence": 0.53},
+            {"name": "ask_benefits", "confidence": 0.28},
+        ],
+    )
+    await ActionAskAffirmation().run(dispatcher, tracker, {})
+    texts = [m["text"] for m in dispatcher.messages]
+    assert len(texts) == 2
+    assert "Back pain has many possible causes" in texts[0]
+    assert texts[1].startswith("Here are our prices:")
+    assert not any("Did you mean" in t for t in texts)

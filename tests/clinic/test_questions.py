@@ -114,3 +114,15 @@ def test_unknown_entity_values_are_ignored() -> None:
 
 def test_non_faq_intents_ask_nothing() -> None:
     assert questions_asked("greet", {}, "hello, how much is it") == []
+
+
+def test_an_unsure_message_with_a_clinic_detail_is_answered_anyway() -> None:
+    from bot.clinic.questions import intent_when_unsure
+
+    ranking = [("nlu_fallback", 0.55), ("ask_back_pain", 0.53), ("ask_clinic_info", 0.06)]
+    text = "does it help with sciatica and how much is it"
+    assert intent_when_unsure(ranking, text) == "ask_back_pain"
+    # A poor guess is left out; the clinic detail is still answered.
+    assert intent_when_unsure([("ask_back_pain", 0.2)], text) == "ask_clinic_info"
+    # Nothing sure in it: the fallback asks.
+    assert intent_when_unsure(ranking, "does it help with sciatica") is None
