@@ -12,7 +12,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.context import clinic, settings
+from actions.faq import ActionAnswerFaq
 from bot.clinic import advice, faq
+from bot.clinic.questions import intent_when_unsure
 from bot.clinic.topics import FAQ_TOPICS, label
 
 MAX_SUGGESTIONS = 3
@@ -45,8 +47,15 @@ class ActionAskAffirmation(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        await asyncio.to_thread(_log, tracker, "unclear")
         ranking = tracker.latest_message.get("intent_ranking") or []
+        sure = intent_when_unsure(
+            [(r.get("name") or "", r.get("confidence") or 0.0) for r in ranking],
+            tracker.latest_message.get("text") or "",
+        )
+        if sure is not None:
+            # A clinic detail is asked for sure ("... and how much is it"): answer, don't ask.
+            return await ActionAnswerFaq().answer(dispatcher, tracker, sure)
+        await asyncio.to_thread(_log, tracker, "unclear")
         likely = [r["name"] for r in ranking if r.get("name") in FAQ_TOPICS][:MAX_SUGGESTIONS]
         for intent in ("ask_benefits", "ask_back_pain", "schedule_appointment"):
             if len(likely) >= MAX_SUGGESTIONS:

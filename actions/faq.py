@@ -1,4 +1,8 @@
-"""Answering from the curated FAQ, with safety advice first where the client needs it."""
+"""Answering from the curated FAQ, with safety advice first where the client needs it.
+
+Every question in the message gets its answer, and follow-ups are read against the last topic
+(`bot.clinic.questions`); the slots `last_topic` and `last_topic_entities` remember it.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,17 @@ import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.context import buttons, clinic, latest_assessment, latest_entities, remember, settings
 from bot.clinic import advice, faq
+from bot.clinic.questions import FOLLOW_UP, UNCLEAR_FOLLOW_UP, Topic, questions_asked
 from bot.clinic.triage import Context, get_lexicon
+
+LAST_TOPIC = "last_topic"
+LAST_TOPIC_ENTITIES = "last_topic_entities"
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +34,12 @@ class ActionAnswerFaq(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+        return await self.answer(dispatcher, tracker, intent)
+
+    async def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, intent: str
+    ) -> list[EventType]:
+        """Answer the latest message as `intent` (the fallback passes the classifier's guess)."""
         entities = latest_entities(tracker)
         assessment = latest_assessment(tracker)
         events: list[EventType] = list(remember(tracker, assessment.concerns))
@@ -46,15 +60,16 @@ class ActionAnswerFaq(Action):
                 break
 
         database_url = settings().database_url
+        last = Topic.from_slots(tracker.get_slot(LAST_TOPIC), tracker.get_slot(LAST_TOPIC_ENTITIES))
+        text = tracker.latest_message.get("text") or ""
+        questions = questions_asked(intent, entities, text, last)
         try:
-            answer = await asyncio.to_thread(
-                faq.answer_for, database_url, intent, entities, clinic()
-            )
-            if answer is None:
+            answers = await asyncio.to_thread(faq.answers_for, database_url, questions, clinic())
+            if not answers:
                 await asyncio.to_thread(
                     faq.log_unanswered,
                     database_url,
-                    tracker.latest_message.get("text") or "",
+                    text,
                     "no_entry",
                     intent,
                     (tracker.latest_message.get("intent") or {}).get("confidence"),
@@ -65,11 +80,21 @@ class ActionAnswerFaq(Action):
             dispatcher.utter_message(text=advice.unavailable(clinic()))
             return events
 
-        if answer is None:
+        if not answers and intent == FOLLOW_UP:
+            dispatcher.utter_message(text=UNCLEAR_FOLLOW_UP)
+            return events
+        if not answers:
             dispatcher.utter_message(
                 text=advice.no_answer(clinic()),
                 buttons=[{"title": "Talk to a person", "payload": "/human_handoff"}],
             )
-        else:
-            dispatcher.utter_message(text=answer.text, buttons=buttons(answer.buttons))
+            return events
+        for position, answer in enumerate(answers, start=1):
+            # Buttons only under the last answer, so they sit where the client reads on.
+            shown = buttons(answer.buttons) if position == len(answers) else []
+            dispatcher.utter_message(text=answer.text, buttons=shown)
+        first = answers[0]
+        remembered = {first.entity: first.value} if first.entity and first.value else {}
+        events.append(SlotSet(LAST_TOPIC, first.intent))
+        events.append(SlotSet(LAST_TOPIC_ENTITIES, remembered))
         return events

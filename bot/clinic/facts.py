@@ -69,6 +69,10 @@ class Clinic:
     def offers(self, massage_type: str) -> bool:
         return any(s.massage_type == massage_type for s in self.services)
 
+    # How clients can pay ("debit and credit cards", "cash"…) and how to get in (steps, lift…).
+    payment_methods: tuple[str, ...] = ()
+    access: str = ""
+
     def hours_on(self, day: date) -> tuple[time, time] | None:
         if day in self.booking.closed_dates:
             return None
@@ -78,19 +82,46 @@ class Clinic:
         return next((s for s in self.services if s.id == service_id), None)
 
     def opening_hours_text(self) -> str:
+        """One line per run of days with the same hours, as a list every channel shows as one:
+        "- Monday to Friday: 9am–6pm"."""
         lines = []
-        for name, hours in zip(WEEKDAYS, self.opening_hours, strict=True):
-            when = f"{hours[0]:%H:%M}–{hours[1]:%H:%M}" if hours else "closed"
-            lines.append(f"{name.capitalize()}: {when}")
+        start = 0
+        while start < len(WEEKDAYS):
+            end = start
+            while (
+                end + 1 < len(WEEKDAYS) and self.opening_hours[end + 1] == self.opening_hours[start]
+            ):
+                end += 1
+            days = _day(start) if end == start else f"{_day(start)} to {_day(end)}"
+            if end == start + 1:
+                days = f"{_day(start)} and {_day(end)}"
+            lines.append(f"- {days}: {_hours(self.opening_hours[start])}")
+            start = end + 1
         return "\n".join(lines)
 
+    def hours_on_weekday_text(self, weekday: str) -> str:
+        """A sentence for one day of the week: "On Saturdays we're open 9am–1pm." """
+        index = WEEKDAYS.index(weekday)
+        hours = self.opening_hours[index]
+        if hours is None:
+            return f"Sorry, we're closed on {_day(index)}s."
+        return f"On {_day(index)}s we're open {_hours(hours)}."
+
     def prices_text(self) -> str:
+        """One line per service: "- Back massage (30 minutes): £35"."""
+        return "\n".join(f"- {s.name}: {self.money(s.price)}" for s in self.services)
+
+    def money(self, amount: float) -> str:
         symbol = {"GBP": "£", "EUR": "€", "USD": "$"}.get(self.currency, self.currency + " ")
-        return "\n".join(f"{s.name}: {symbol}{s.price:.2f}" for s in self.services)
+        return f"{symbol}{amount:.0f}" if amount == int(amount) else f"{symbol}{amount:.2f}"
 
     def session_lengths_text(self) -> str:
+        """ "30 or 60 minutes", as a receptionist would say it."""
         minutes = sorted({s.duration_minutes for s in self.services})
-        return ", ".join(f"{m} minutes" for m in minutes)
+        return f"{spoken_list([str(m) for m in minutes], 'or')} minutes" if minutes else ""
+
+    def payment_methods_text(self) -> str:
+        return spoken_list(list(self.payment_methods))
 
     def placeholders(self) -> dict[str, str]:
         """Values FAQ answers may use as `{placeholder}`."""
@@ -104,7 +135,31 @@ class Clinic:
             "opening_hours": self.opening_hours_text(),
             "prices": self.prices_text(),
             "session_lengths": self.session_lengths_text(),
+            "payment_methods": self.payment_methods_text(),
+            "access": self.access,
         }
+
+
+def spoken_list(items: list[str], conjunction: str = "and") -> str:
+    """ "a", "a and b", "a, b and c": how a list sounds in a sentence."""
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
+
+
+def _day(index: int) -> str:
+    return WEEKDAYS[index].capitalize()
+
+
+def _clock(value: time) -> str:
+    """9am, 1:30pm, 12pm: the way times are written on a clinic's door."""
+    hour = value.hour % 12 or 12
+    suffix = "am" if value.hour < 12 else "pm"
+    return f"{hour}{suffix}" if value.minute == 0 else f"{hour}:{value.minute:02d}{suffix}"
+
+
+def _hours(hours: tuple[time, time] | None) -> str:
+    return "closed" if hours is None else f"{_clock(hours[0])}–{_clock(hours[1])}"
 
 
 def _time(value: str, where: str) -> time:
@@ -155,6 +210,8 @@ def parse_clinic(raw: dict[str, Any], source: str = "clinic file") -> Clinic:
             urgent_advice=str((raw.get("medical_help") or {}).get("urgent_advice", "NHS 111")),
             youngest_client_age=_age(raw.get("youngest_client_age"), source),
             sample=bool(raw.get("sample", False)),
+            payment_methods=tuple(str(m) for m in raw.get("payment_methods") or ()),
+            access=str(raw.get("access") or ""),
         )
     except (KeyError, TypeError, ValueError) as error:
         if isinstance(error, ClinicConfigError):

@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 from bot.clinic.db import session_scope
 from bot.clinic.facts import Clinic
 from bot.clinic.models import FaqEntry, UnansweredQuestion, utcnow
-from bot.clinic.topics import ENTITY_VALUES, FAQ_TOPICS
+from bot.clinic.questions import Question
+from bot.clinic.topics import ANY_VALUE, ENTITY_VALUES, FAQ_TOPICS
 
 PLACEHOLDERS = frozenset(
     {
@@ -33,8 +34,18 @@ PLACEHOLDERS = frozenset(
         "opening_hours",
         "prices",
         "session_lengths",
+        "payment_methods",
+        "access",
+        "day_hours",
     }
 )
+# Placeholders that fill several lines (a list): each must stand alone on its line.
+LIST_PLACEHOLDERS = frozenset({"opening_hours", "prices"})
+# Placeholders filled from the value asked about, usable only in an entry for any value (`*`)
+# of that entity.
+VALUE_PLACEHOLDERS = {"day_hours": "weekday"}
+# Entities whose entries may answer any value (`value: "*"`), with the placeholders above.
+ANY_VALUE_ENTITIES = frozenset(VALUE_PLACEHOLDERS.values())
 MAX_TITLE = 40
 _ID_CHARS = frozenset(string.ascii_lowercase + string.digits + "-")
 
@@ -91,6 +102,10 @@ class Answer:
     text: str
     buttons: tuple[Button, ...] = field(default_factory=tuple)
     entry_id: str | None = None
+    # What it answered: the entry's intent and, for a specific entry, the sub-topic value.
+    intent: str | None = None
+    entity: str | None = None
+    value: str | None = None
 
 
 def _placeholders_in(text: str) -> set[str]:
@@ -144,7 +159,9 @@ def parse_faq(text: str, file: str = "faq.yml") -> list[FaqItem]:
             problem("'entity' and 'value' go together: give both or neither")
         elif entity is not None and entity not in ENTITY_VALUES:
             problem(f"unknown entity '{entity}' (known: {', '.join(ENTITY_VALUES)})")
-        elif entity is not None and str(value) not in ENTITY_VALUES[entity]:
+        elif value == ANY_VALUE and entity not in ANY_VALUE_ENTITIES:
+            problem(f"'value: {ANY_VALUE}' is only for {', '.join(sorted(ANY_VALUE_ENTITIES))}")
+        elif entity is not None and value != ANY_VALUE and str(value) not in ENTITY_VALUES[entity]:
             known = ", ".join(sorted(ENTITY_VALUES[entity]))
             problem(f"unknown {entity} value '{value}' (known: {known})")
         answer = raw.get("answer")
@@ -161,6 +178,19 @@ def parse_faq(text: str, file: str = "faq.yml") -> list[FaqItem]:
                         f"unknown placeholder(s) {', '.join(sorted(unknown_names))} "
                         f"(known: {', '.join(sorted(PLACEHOLDERS))})"
                     )
+                for line in answer.splitlines():
+                    for name in _placeholders_in(line) & LIST_PLACEHOLDERS:
+                        if line.strip() != f"{{{name}}}":
+                            problem(
+                                f"{{{name}}} is a list: put it on a line of its own, after a "
+                                "line that introduces it"
+                            )
+                for name in _placeholders_in(answer) & set(VALUE_PLACEHOLDERS):
+                    if (entity, value) != (VALUE_PLACEHOLDERS[name], ANY_VALUE):
+                        problem(
+                            f"{{{name}}} needs 'entity: {VALUE_PLACEHOLDERS[name]}' and "
+                            f"'value: \"{ANY_VALUE}\"'"
+                        )
         title = raw.get("title")
         if not isinstance(title, str) or not title.strip():
             problem("missing 'title'")
@@ -283,29 +313,47 @@ def find_entry(
     session: Session, intent: str, entities: Mapping[str, Iterable[str]]
 ) -> FaqEntry | None:
     """The most specific entry for the intent and the sub-topics mentioned, else the general one."""
-    rows = session.execute(
-        select(FaqEntry).where(FaqEntry.intent == intent).order_by(FaqEntry.position)
-    ).scalars()
-    general = None
-    mentioned = {name: set(values) for name, values in entities.items()}
-    row: FaqEntry
-    for row in rows:
-        if row.entity is None:
-            general = general or row
-        elif row.value in mentioned.get(row.entity, ()):
-            return row
-    return general
+    found = find_entries(session, intent, entities)
+    return found[0][0] if found else None
+
+
+def find_entries(
+    session: Session, intent: str, entities: Mapping[str, Iterable[str]]
+) -> list[tuple[FaqEntry, str | None]]:
+    """Every specific entry for the sub-topics mentioned, each with the value it answers, in the
+    order mentioned; the general entry only when none is specific."""
+    rows = list(
+        session.execute(
+            select(FaqEntry).where(FaqEntry.intent == intent).order_by(FaqEntry.position)
+        ).scalars()
+    )
+    found: list[tuple[FaqEntry, str | None]] = []
+    for entity, values in entities.items():
+        for value in values:
+            row = next((r for r in rows if r.entity == entity and r.value == value), None)
+            row = row or next(
+                (r for r in rows if r.entity == entity and r.value == ANY_VALUE), None
+            )
+            if row is not None and (row, value) not in found:
+                found.append((row, value))
+    if found:
+        return found
+    general = next((r for r in rows if r.entity is None), None)
+    return [] if general is None else [(general, None)]
 
 
 def payload(intent: str, entity: str | None = None, value: str | None = None) -> str:
     """A button payload Rasa reads as that intent (and entity) without running NLU."""
-    if entity and value:
+    if entity and value and value != ANY_VALUE:
         return f"/{intent}{json.dumps({entity: value})}"
     return f"/{intent}"
 
 
-def render(session: Session, entry: FaqEntry, clinic: Clinic) -> Answer:
-    text = entry.answer.format_map(clinic.placeholders())
+def render(session: Session, entry: FaqEntry, clinic: Clinic, value: str | None = None) -> Answer:
+    values = clinic.placeholders()
+    if entry.entity == "weekday" and value:
+        values["day_hours"] = clinic.hours_on_weekday_text(value)
+    text = entry.answer.format_map(values)
     if entry.health_advice:
         text = f"{text}\n\n_{clinic.disclaimer}_"
     buttons = []
@@ -315,7 +363,14 @@ def render(session: Session, entry: FaqEntry, clinic: Clinic) -> Answer:
             buttons.append(
                 Button(target.title, payload(target.intent, target.entity, target.value))
             )
-    return Answer(text=text, buttons=tuple(buttons), entry_id=entry.id)
+    return Answer(
+        text=text,
+        buttons=tuple(buttons),
+        entry_id=entry.id,
+        intent=entry.intent,
+        entity=entry.entity,
+        value=value if entry.entity else None,
+    )
 
 
 def answer_for(
@@ -324,6 +379,24 @@ def answer_for(
     with session_scope(database_url) as session:
         entry = find_entry(session, intent, entities)
         return None if entry is None else render(session, entry, clinic)
+
+
+def answers_for(
+    database_url: str, questions: Iterable[Question], clinic: Clinic, limit: int = 3
+) -> list[Answer]:
+    """One answer per entry the questions lead to, in order, each entry once, at most `limit`."""
+    answers: list[Answer] = []
+    with session_scope(database_url) as session:
+        for question in questions:
+            for entry, value in find_entries(session, question.intent, question.entities):
+                answered = {(a.entity, a.value) for a in answers if a.entity}
+                if entry.entity and (entry.entity, value) in answered:
+                    continue  # that detail was answered under the main question already
+                if len(answers) < limit and all(
+                    (a.entry_id, a.value) != (entry.id, value) for a in answers
+                ):
+                    answers.append(render(session, entry, clinic, value))
+    return answers
 
 
 def general_titles(database_url: str, intents: Iterable[str]) -> dict[str, str]:

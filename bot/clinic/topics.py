@@ -37,7 +37,8 @@ ENTITY_VALUES: dict[str, frozenset[str]] = {
             "illness",  # fever, a cold, flu: not while you're ill (a question, not a concern)
         }
     ),
-    "back_region": frozenset({"upper", "mid", "lower"}),
+    # "whole": the back as a whole ("which parts of the back do you work on").
+    "back_region": frozenset({"upper", "mid", "lower", "whole"}),
     "massage_type": frozenset(
         {
             "back",
@@ -51,8 +52,27 @@ ENTITY_VALUES: dict[str, frozenset[str]] = {
             "geriatric",
         }
     ),
-    "info_type": frozenset({"hours", "location", "price", "parking", "phone"}),
+    "info_type": frozenset(
+        {"hours", "location", "price", "parking", "phone", "payment", "access", "duration"}
+    ),
+    "weekday": frozenset(
+        {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
+    ),
 }
+
+# The intent whose entries answer a sub-topic when the client names it in a follow-up
+# ("and for sleep?" is about benefits, "what about sunday" about opening hours).
+ENTITY_HOME: dict[str, str] = {
+    "benefit": "ask_benefits",
+    "back_region": "ask_back_pain",
+    "massage_type": "ask_massage_types",
+    "info_type": "ask_clinic_info",
+    "weekday": "ask_clinic_info",
+}
+
+# FAQ entries may answer every value of an entity with this `value`, filling {placeholders}
+# from the value asked about (a weekday's opening hours).
+ANY_VALUE = "*"
 
 
 def label(intent: str) -> str:

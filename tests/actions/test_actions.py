@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from rasa_sdk.events import UserUtteranceReverted
+from rasa_sdk.events import SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
@@ -35,7 +35,11 @@ async def test_answers_the_specific_entry(
         entities=[{"entity": "benefit", "value": "circulation"}],
     )
     events = await ActionAnswerFaq().run(dispatcher, tracker, {})
-    assert events == []
+    # Only the topic is remembered (for follow-ups): no caution signs here.
+    assert events == [
+        SlotSet("last_topic", "ask_benefits"),
+        SlotSet("last_topic_entities", {"benefit": "circulation"}),
+    ]
     [message] = dispatcher.messages
     assert "circulation" in message["text"].lower() or "blood" in message["text"].lower()
     assert sample_clinic.disclaimer in message["text"]

@@ -56,7 +56,9 @@ def test_curated_faq_imports_and_covers_every_topic(faq_database: str) -> None:
     benefits = {item.value for item in items if item.entity == "benefit"}
     assert benefits == faq.ENTITY_VALUES["benefit"]
     regions = {item.value for item in items if item.entity == "back_region"}
-    assert regions == {"upper", "mid", "lower"}
+    assert regions == faq.ENTITY_VALUES["back_region"]  # upper, mid, lower and the whole back
+    details = {item.value for item in items if item.entity == "info_type"}
+    assert details == faq.ENTITY_VALUES["info_type"]
 
 
 def test_curated_faq_keeps_seed_facts_and_hedges_claims(faq_database: str) -> None:

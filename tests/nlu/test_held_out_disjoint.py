@@ -55,9 +55,11 @@ def test_held_out_has_enough_examples_per_intent() -> None:
     counts: dict[str, int] = {}
     for intent, _ in _intent_examples(HELD_OUT):
         counts[intent] = counts.get(intent, 0) + 1
+    # other_language is set by the language detector, not learnt: it is measured on
+    # tests/clinic/language_samples.yml (bot/clinic/language.py).
     training_intents = {
         intent for path in TRAIN_DIR.glob("*.yml") for intent, _ in _intent_examples(path)
-    }
+    } - {"other_language"}
     assert training_intents <= set(counts), training_intents - set(counts)
     assert all(n >= 12 for n in counts.values()), counts
 

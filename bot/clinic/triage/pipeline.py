@@ -27,7 +27,7 @@ from spacy.tokens import Doc, Span
 from spellchecker import SpellChecker
 
 from bot.clinic.cleaning import normalise
-from bot.clinic.language import english
+from bot.clinic.english import english
 from bot.clinic.triage import lexicon as lx
 from bot.clinic.triage.model import Assessment, Context, Finding
 

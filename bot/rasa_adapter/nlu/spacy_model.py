@@ -13,7 +13,7 @@ DEFAULT_PATH = Path("var/spacy/en_massagebot")
 
 
 def build(path: Path = DEFAULT_PATH) -> Path:
-    from bot.clinic.language import english
+    from bot.clinic.english import english
 
     nlp = english()
     nlp.meta.update(
