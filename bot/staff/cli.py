@@ -128,15 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     shell.add_argument("shell_args", nargs=argparse.REMAINDER)
     shell.set_defaults(handler=_shell)
 
-    try:
-        from bot.clinic.booking import cli as booking_cli
-    except ImportError:
-        pass
-    else:
-        booking_cli.register(commands)
+    from bot.staff import bookings, privacy
 
-    from bot.staff import privacy
-
+    bookings.register(commands)
     privacy.register(commands)
     return parser
 
