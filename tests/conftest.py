@@ -18,6 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.clinic.db import get_engine, migrate
 from bot.clinic.facts import Clinic, load_clinic
 from bot.clinic.faq import import_faq
+from bot.rasa_adapter.persistence import TRACKER_STORE_CLASS
 from bot.rasa_adapter.serve import free_port, rasa_env, running
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -128,7 +129,7 @@ def write_endpoints(folder: Path, action_port: int, tracker_db: Path) -> Path:
     path = folder / "endpoints.yml"
     path.write_text(
         f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
-        f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {tracker_db}\n",
+        f"tracker_store:\n  type: {TRACKER_STORE_CLASS}\n  dialect: sqlite\n  db: {tracker_db}\n",
         encoding="utf-8",
     )
     return path
