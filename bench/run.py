@@ -342,20 +342,23 @@ def our_model(given: Path | None) -> Path:
 
 def action_check_speed(repeat: int = 200) -> tuple[float, float]:
     """Microseconds per check of an action server's answer: Rasa's own check (which builds its
-    JSON-schema validator on every call) and ours (compiled once, bot.rasa_adapter.speedups).
+    JSON-schema validator on every call) and ours (compiled once, bot.rasa_adapter.patches).
     Timed in this process after the bots are measured, so the import costs them nothing."""
     from rasa.core.actions.action import RemoteAction
 
-    from bot.rasa_adapter import speedups
+    from bot.rasa_adapter import patches
 
     action = RemoteAction("action_x", None)
     result = {
         "events": [{"event": "slot", "name": "x", "value": 1}],
         "responses": [{"text": "hello", "buttons": [{"title": "a", "payload": "/b"}]}],
     }
-    rasas = speedups._originals.get("validate", RemoteAction._validate_action_result)
+    rasas = RemoteAction._validate_action_result
+    if patches.installed():
+        rasas = patches.original("RemoteAction._validate_action_result")
+    ours = patches.validate_action_result(rasas, patches.PatchSettings())
     timings = []
-    for check in (rasas, speedups._validate_action_result):
+    for check in (rasas, ours):
         check(action, result)  # the first call compiles ours
         started = time.perf_counter()
         for _ in range(repeat):

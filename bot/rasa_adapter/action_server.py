@@ -2,11 +2,12 @@
 
 `python -m bot.rasa_adapter.action_server --actions actions --port 5055` takes rasa_sdk's own
 arguments.
-Differences from `python -m rasa_sdk`: phone numbers and e-mail addresses are masked in every log
-line (actions log what clients typed), CORS is off unless `--cors` is given (only the Rasa server
-calls this, never a browser), it listens on SANIC_HOST, 127.0.0.1 unless set, since only Rasa
-should reach it, and it refuses to start with a booking or hand-off webhook that has no signing
-secret (the actions would otherwise fail at the first booking).
+Differences from `python -m rasa_sdk`: a quiet start (`startup`); phone numbers and e-mail
+addresses are masked in every log line (actions log what clients typed); CORS is off unless
+`--cors` is given (only the Rasa server calls this, never a browser); it listens on SANIC_HOST,
+127.0.0.1 unless set, since only Rasa should reach it; and it refuses to start with a booking or
+hand-off webhook that has no signing secret (the actions would otherwise fail at the first
+booking), a service URL whose password would be misread, or the sample clinic in production.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from collections.abc import Sequence
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from bot.rasa_adapter.startup import prepare_process
+
+    prepare_process()
     from rasa_sdk.__main__ import main_from_args
     from rasa_sdk.endpoint import create_argument_parser
 

@@ -3,7 +3,9 @@
 Rasa's endpoints.yml can substitute `${VAR}` but has no defaults, so a file that mentions
 `${TRACKER_STORE_URL}` would stop `make run` from starting on a laptop with nothing set. Instead
 endpoints.yml keeps the single-machine default (an SQLite file under `var/`) and our launcher
-(`bot.rasa_adapter.server`) overrides it from these variables:
+(`bot.rasa_adapter.server`) overrides it from these variables. Conversations are kept by our
+`tracker_store.SQLConversationStore` (Rasa's SQL store, faster), named by class path as Rasa
+loads custom stores, with the settings of Rasa's `SQL` store:
 
 TRACKER_STORE_URL      SQLAlchemy URL of the conversation store, e.g.
                        `postgresql://bot:secret@db:5432/massagebot` (default: endpoints.yml, and
@@ -28,6 +30,9 @@ from sqlalchemy.engine import make_url
 from bot.settings import ConfigError, check_service_urls, project_home
 
 LOCK_STORE_CLASS = "bot.rasa_adapter.lock_store.AtomicRedisLockStore"
+TRACKER_STORE_CLASS = "bot.rasa_adapter.tracker_store.SQLConversationStore"
+# The `type`s of an SQL conversation store in endpoints.yml: ours, or Rasa's own.
+SQL_STORE_TYPES = {"sql", TRACKER_STORE_CLASS.lower()}
 
 
 class PersistenceConfigError(ValueError):
@@ -47,7 +52,7 @@ def normalise_sql_url(url: str) -> str:
 
 
 def tracker_store_endpoint(url: str) -> dict[str, Any]:
-    """Rasa's `SQL` tracker store settings for an SQLAlchemy URL (keys as in endpoints.yml)."""
+    """Settings of our SQL conversation store for an SQLAlchemy URL (keys as in endpoints.yml)."""
     try:
         parsed = make_url(normalise_sql_url(url))
     except Exception as error:  # sqlalchemy raises ArgumentError with the URL in the message
@@ -57,9 +62,9 @@ def tracker_store_endpoint(url: str) -> dict[str, Any]:
         database = parsed.database or ""
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        return {"type": "SQL", "dialect": "sqlite", "db": database}
+        return {"type": TRACKER_STORE_CLASS, "dialect": "sqlite", "db": database}
     settings: dict[str, Any] = {
-        "type": "SQL",
+        "type": TRACKER_STORE_CLASS,
         "dialect": parsed.drivername,
         "url": parsed.host,  # Rasa's name for the host
         "port": parsed.port,
@@ -139,8 +144,8 @@ def tracker_store_url(
 ) -> str | None:
     """The SQLAlchemy URL of the conversation store the bot uses, for staff tools (privacy).
 
-    TRACKER_STORE_URL first, then an SQL tracker store in endpoints.yml, then the SQLite
-    default; None if endpoints.yml names a store that is not SQL.
+    TRACKER_STORE_URL first, then an SQL tracker store in endpoints.yml (ours or Rasa's `SQL`),
+    then the SQLite default; None if endpoints.yml names a store that is not SQL.
     """
     env = os.environ if env is None else env
     if env.get("TRACKER_STORE_URL", "").strip():
@@ -154,7 +159,7 @@ def tracker_store_url(
         section = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("tracker_store")
     if not section:
         return default_tracker_store_url(home)
-    if str(section.get("type", "")).lower() != "sql":
+    if str(section.get("type", "")).lower() not in SQL_STORE_TYPES:
         return None
     dialect = str(section.get("dialect") or "sqlite")
     database = str(section.get("db") or "rasa.db")

@@ -8,9 +8,9 @@ number and the bot listens again. The conversation state is left as it was befor
 action, so the next message works as soon as the action server is back (a form carries on where
 it was).
 
-This patches `MessageProcessor._run_action`, a private method of Rasa 3.6;
-tests/production/test_reliability.py exercises it against a real server, so an upgrade that
-changes it fails loudly.
+Rasa has no hook for a failed action: `patches.run_action` wraps the actions in
+`MessageProcessor._run_action`, a private method of Rasa 3.6. tests/production/test_reliability.py
+exercises it against a real server, so an upgrade that changes it fails loudly.
 """
 
 from __future__ import annotations
@@ -18,17 +18,33 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from rasa.core.actions.action import Action, ActionExecutionRejection
-from rasa.core.processor import MessageProcessor
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import BotUttered, Event, FollowupAction
 
 logger = logging.getLogger(__name__)
 
 _GUARDED = "_massagebot_guarded"
-_state: dict[str, Any] = {}
+
+
+@lru_cache(maxsize=1)
+def clinic_apology() -> str:
+    """The clinic's 'technical problem, call us' message, read once per process."""
+    from bot.clinic import advice
+    from bot.clinic.facts import load_clinic
+    from bot.settings import Settings
+
+    try:
+        return advice.unavailable(load_clinic(Settings.from_env().clinic_file))
+    except Exception:
+        logger.exception("Could not read the clinic file for the apology message")
+        return (
+            "I'm sorry — something went wrong on our side. Please try again in a few minutes, "
+            "or phone the clinic."
+        )
 
 
 def apology_events(text: str) -> list[Event]:
@@ -54,19 +70,3 @@ def guard_action(action: Action, reply: Callable[[], str]) -> Action:
     action.run = guarded_run  # type: ignore[method-assign]
     setattr(action, _GUARDED, True)
     return action
-
-
-def install_action_failure_reply(reply: Callable[[], str]) -> None:
-    """Patch the processor once per process; `reply()` gives the apology's text."""
-    _state["reply"] = reply
-    if "original" in _state:
-        return
-    original = MessageProcessor._run_action
-    _state["original"] = original
-
-    async def _run_action(
-        self: MessageProcessor, action: Action, *args: Any, **kwargs: Any
-    ) -> bool:
-        return await original(self, guard_action(action, _state["reply"]), *args, **kwargs)
-
-    MessageProcessor._run_action = _run_action  # type: ignore[method-assign]

@@ -18,11 +18,10 @@ from pathlib import Path
 
 
 def rasa_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.setdefault("RASA_TELEMETRY_ENABLED", "false")
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
-    return env
+    """This process's environment with the defaults every process of the bot starts with."""
+    from bot.rasa_adapter.startup import ENVIRONMENT_DEFAULTS
+
+    return {**ENVIRONMENT_DEFAULTS, **os.environ}
 
 
 def action_server_command(port: int) -> list[str]:
@@ -47,7 +46,7 @@ def rasa_command(
     extra: Sequence[str] = (),
 ) -> list[str]:
     # `run` goes through our launcher: Rasa's server plus persistence from the environment,
-    # security guards and the action-failure apology (bot.rasa_adapter.server).
+    # security guards and our patches (bot.rasa_adapter.server).
     module = ["bot.rasa_adapter.server"] if subcommand == "run" else ["rasa", subcommand]
     command = [sys.executable, "-m", *module, "--endpoints", str(endpoints)]
     if model is not None:

@@ -5,14 +5,17 @@
 
 builds the app with Rasa's own `configure_app` and `load_agent_on_start`, then adds:
 
+- a quiet start (`startup`: known third-party warnings hidden, TensorFlow's logging limited);
 - persistence from the environment (`persistence`: TRACKER_STORE_URL, REDIS_URL, …);
+- the action endpoint that keeps its connections (`action_endpoint`);
 - the security settings of `security` (API off unless protected, CORS, widget sessions and
   socket.io JWT, conversations keyed by channel, size caps, rate limits) applied to every
   channel;
-- a polite reply with the clinic's phone number when an action fails (`resilience`);
-- fixes for Rasa's hot spots found by `make bench` (`speedups`, `model_speedups`), and the
-  model loaded once before Sanic forks its workers (`SANIC_WORKERS`), which share it;
-- a new session every SESSION_MESSAGE_LIMIT messages of a long conversation (`sessions`);
+- Rasa's internals changed where Rasa has no extension point (`patches`: the model loaded once
+  before Sanic forks its workers, which share it, and run without dask; a polite reply with the
+  clinic's phone number when an action fails; a new session every SESSION_MESSAGE_LIMIT
+  messages of a long conversation; hot spots found by `make bench`); MASSAGEBOT_PATCHES=0
+  leaves them out;
 - log redaction of phone numbers and e-mail addresses (`bot.clinic.redaction`).
 
 `serve` starts this instead of `rasa run`; the flags it accepts are the ones `rasa run` takes
@@ -26,7 +29,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from functools import lru_cache, partial
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
@@ -47,28 +50,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-@lru_cache(maxsize=1)
-def _apology() -> str:
-    """The clinic's 'technical problem, call us' message, read once per process."""
-    from bot.clinic import advice
-    from bot.clinic.facts import load_clinic
-    from bot.settings import Settings
-
-    try:
-        return advice.unavailable(load_clinic(Settings.from_env().clinic_file))
-    except Exception:
-        logger.exception("Could not read the clinic file for the apology message")
-        return (
-            "I'm sorry — something went wrong on our side. Please try again in a few minutes, "
-            "or phone the clinic."
-        )
-
-
 def read_endpoints(path: str) -> Any:
-    """endpoints.yml, with the sections the environment overrides replaced."""
+    """endpoints.yml, with the sections the environment overrides replaced; the action endpoint
+    keeps its connections (`action_endpoint`)."""
     from rasa.core.utils import AvailableEndpoints
     from rasa.utils.endpoints import EndpointConfig
 
+    from bot.rasa_adapter.action_endpoint import ActionEndpoint
     from bot.rasa_adapter.persistence import describe, endpoint_overrides
 
     endpoints = (
@@ -79,7 +67,33 @@ def read_endpoints(path: str) -> Any:
         attribute = "action" if key == "action_endpoint" else key
         setattr(endpoints, attribute, EndpointConfig.from_dict(dict(section)))
         logger.info("%s from the environment: %s", key, describe(section))
+    endpoints.action = ActionEndpoint.from_config(endpoints.action)
     return endpoints
+
+
+def check_store_classes(endpoints: Any) -> None:
+    """Fail at start if a store named by class path does not import: Rasa would log a warning
+    and keep conversations in memory, to be lost at the next restart."""
+    from rasa.shared.utils.common import class_from_module_path
+
+    from bot.rasa_adapter.persistence import PersistenceConfigError
+
+    for key in ("tracker_store", "lock_store"):
+        store = getattr(endpoints, key, None)
+        kind = getattr(store, "type", None) or ""
+        if "." in kind:
+            try:
+                class_from_module_path(kind)
+            except (ImportError, AttributeError) as error:
+                message = f"{key} type {kind} cannot be loaded: {error}"
+                raise PersistenceConfigError(message) from error
+
+
+async def close_action_endpoint(app: Any, _loop: Any) -> None:
+    """A Sanic `after_server_stop` listener: close the action endpoint's kept connections."""
+    endpoint = getattr(app.ctx.massagebot_endpoints, "action", None)
+    if endpoint is not None and hasattr(endpoint, "close"):
+        await endpoint.close()
 
 
 def create_channels(credentials: str, settings: Any) -> list[Any]:
@@ -129,17 +143,11 @@ def register_channels(app: Any, channels: list[Any], guard: Any, route: str = "/
     app.ctx.input_channels = channels
 
 
-def speedups_enabled() -> bool:
-    """`MASSAGEBOT_SPEEDUPS=0` serves with Rasa's own code paths, to compare or rule them out."""
-    return os.environ.get("MASSAGEBOT_SPEEDUPS", "1").strip().lower() not in ("0", "false", "off")
-
-
 def build_app(args: argparse.Namespace, model_path: str | None) -> Any:
     """The Sanic app `rasa run` would build, with our guards installed."""
     from rasa.core import run as rasa_run
 
-    from bot.rasa_adapter import sessions, speedups
-    from bot.rasa_adapter.resilience import install_action_failure_reply
+    from bot.rasa_adapter.resilience import clinic_apology
     from bot.rasa_adapter.security import (
         SecuritySettings,
         install_http_guards,
@@ -161,20 +169,16 @@ def build_app(args: argparse.Namespace, model_path: str | None) -> Any:
         port=args.port,
         endpoints=endpoints,
     )
-    guard = make_guard(settings, _apology)
+    guard = make_guard(settings, clinic_apology)
     register_channels(app, channels, guard)
     install_http_guards(app, settings, make_limiter(settings.ip_rate, settings, "ip"))
-    install_action_failure_reply(_apology)
-    sessions.install(sessions.limit_from_env())
-    if speedups_enabled():
-        speedups.install()
-        app.register_listener(speedups.tune_agent_on_start, "after_server_start")
     if model_path is not None:  # tests set `app.ctx.agent` themselves
         app.register_listener(
             partial(rasa_run.load_agent_on_start, model_path, endpoints, None),
             "before_server_start",
         )
     app.register_listener(rasa_run.close_resources, "after_server_stop")
+    app.register_listener(close_action_endpoint, "after_server_stop")
     app.ctx.massagebot_endpoints = endpoints
     logger.info(
         "%s; HTTP API %s; CORS origins: %s; rate limits: sender %s, IP %s, new widget sessions %s",
@@ -190,22 +194,26 @@ def build_app(args: argparse.Namespace, model_path: str | None) -> Any:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from bot.rasa_adapter.startup import prepare_process, quiet_warnings
+
+    prepare_process()
 
     from bot.clinic.booking.config import BookingConfig, BookingConfigError
     from bot.clinic.facts import sample_clinic_refusal
-    from bot.rasa_adapter import sessions, speedups
+    from bot.rasa_adapter import patches, sessions
     from bot.rasa_adapter.persistence import PersistenceConfigError, endpoint_overrides
+    from bot.rasa_adapter.resilience import clinic_apology
     from bot.rasa_adapter.security import SecurityConfigError, SecuritySettings
-    from bot.settings import Settings, is_production
+    from bot.settings import ConfigError, Settings, is_production
 
     try:  # configuration mistakes first, before the slow start and any global set-up
         SecuritySettings.from_env()
         endpoint_overrides()
         sessions.limit_from_env()
         BookingConfig.from_env()  # e.g. a webhook URL without its signing secret
+        refusal = sample_clinic_refusal(Settings.from_env().clinic_file, is_production())
     except (
+        ConfigError,
         SecurityConfigError,
         PersistenceConfigError,
         sessions.SessionConfigError,
@@ -213,13 +221,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    refusal = sample_clinic_refusal(Settings.from_env().clinic_file, is_production())
     if refusal is not None:
         print(f"error: {refusal}", file=sys.stderr)
         return 2
 
     sys.path.insert(1, os.getcwd())  # custom components are imported from the project
-    speedups.import_before_rasa()
     import rasa.model
     import rasa.utils.common
     from rasa.core.utils import number_of_sanic_workers
@@ -232,6 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     level = logging.DEBUG if args.debug else logging.WARNING if args.quiet else logging.INFO
     install_log_redaction()
     rasa.utils.common.configure_logging_and_warnings(level, warn_only_once=True)
+    quiet_warnings()  # again: Rasa's own filters went in front of ours
     rasa_io.configure_colored_logging(logging.getLevelName(level))
     configure_structlog(level)
     tf_env.setup_tf_environment()
@@ -239,12 +246,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         model_path = rasa.model.get_local_model(args.model)
         app = build_app(args, model_path)
+        check_store_classes(app.ctx.massagebot_endpoints)
     except rasa.model.ModelNotFound as error:
         print(f"error: no trained model ({error}); run `make train` first", file=sys.stderr)
         return 2
-    if speedups_enabled():
+    except PersistenceConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    limit = sessions.limit_from_env()
+    if patches.install(patches.PatchSettings(apology=clinic_apology, session_limit=limit)):
         try:
-            speedups.preload_model(model_path)
+            patches.preload_model(model_path)
         except Exception as error:  # a model that does not load: say so before serving nothing
             logger.exception("Could not load the model")
             print(f"error: could not load the model {model_path}: {error}", file=sys.stderr)

@@ -11,20 +11,17 @@ starts one after a pause (`session_expiration_time`). Here a session also ends o
   and memoization that look at the previous turn ("Would you like to book?" → "yes") still match.
 
 The stored conversation stays whole: staff tools and the privacy commands read every session.
+Rasa decides about sessions in a private method; `patches.update_tracker_session` adds this rule
+there.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 from typing import Any
 
-logger = logging.getLogger(__name__)
-
 DEFAULT_LIMIT = 30
 ENV = "SESSION_MESSAGE_LIMIT"
-
-_original: dict[str, Any] = {}
 
 
 class SessionConfigError(ValueError):
@@ -81,22 +78,3 @@ def new_session_events(tracker: Any) -> list[Any]:
         events.append(ActionExecuted(last_action))
     events.append(ActionExecuted(ACTION_LISTEN_NAME))
     return events
-
-
-def install(limit: int) -> None:
-    """Patch Rasa's session check (idempotent); `limit` 0 leaves Rasa's behaviour unchanged."""
-    from rasa.core.processor import MessageProcessor
-
-    original = _original.setdefault("update", MessageProcessor._update_tracker_session)
-
-    async def _update_tracker_session(
-        self: Any, tracker: Any, output_channel: Any, metadata: Any = None
-    ) -> None:
-        before = len(tracker.events)
-        await original(self, tracker, output_channel, metadata)
-        if len(tracker.events) == before and should_start_new_session(tracker, limit):
-            logger.debug("Conversation %s continues in a new session", tracker.sender_id)
-            for event in new_session_events(tracker):
-                tracker.update(event, self.domain)
-
-    MessageProcessor._update_tracker_session = _update_tracker_session  # type: ignore[method-assign]

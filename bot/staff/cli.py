@@ -137,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from bot.rasa_adapter.startup import prepare_process
+
+    prepare_process(serves=False)  # `shell` prepares for Rasa itself
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env()

@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import getpass
 import logging
-import os
 import re
 import sys
 import urllib.request
@@ -109,13 +108,18 @@ class StaffShell:
 
 
 async def load(model: Path, endpoints_file: Path, action_url: str | None) -> Any:
+    """The agent as the server builds it: same stores, action endpoint class and patches."""
     from rasa.core.agent import load_agent
     from rasa.core.utils import AvailableEndpoints
-    from rasa.utils.endpoints import EndpointConfig
+
+    from bot.rasa_adapter import patches, sessions
+    from bot.rasa_adapter.action_endpoint import ActionEndpoint
 
     endpoints = AvailableEndpoints.read_endpoints(str(endpoints_file))
     if action_url:
-        endpoints.action = EndpointConfig(url=action_url)
+        endpoints.action = ActionEndpoint(url=action_url)
+    endpoints.action = ActionEndpoint.from_config(endpoints.action)
+    patches.install(patches.PatchSettings(session_limit=sessions.limit_from_env()))
     return await load_agent(model_path=str(model), endpoints=endpoints)
 
 
@@ -138,7 +142,12 @@ async def session(args: argparse.Namespace, action_url: str, sender_prefix: str)
     """Load and talk in one event loop: the agent's resources belong to the loop it loaded in."""
     print("Loading the model…", flush=True)
     agent = await load(args.model or latest_model(), args.endpoints, action_url)
-    await repl(StaffShell(agent, sender_prefix, args.show_intent))
+    try:
+        await repl(StaffShell(agent, sender_prefix, args.show_intent))
+    finally:
+        endpoint = getattr(agent, "action_endpoint", None)
+        if endpoint is not None and hasattr(endpoint, "close"):
+            await endpoint.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -150,12 +159,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default=getpass.getuser(), help="prefix of conversation ids")
     args = parser.parse_args(argv)
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    logging.basicConfig(level=logging.ERROR)
-    from bot.rasa_adapter import speedups
-    from bot.rasa_adapter.serve import free_port, rasa_env, start_action_server, stop
+    from bot.rasa_adapter.startup import prepare_process
 
-    speedups.import_before_rasa()
+    prepare_process()
+    logging.basicConfig(level=logging.ERROR)
+    from bot.rasa_adapter.serve import free_port, rasa_env, start_action_server, stop
 
     action_url = args.action_url
     started = None

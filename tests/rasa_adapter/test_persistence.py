@@ -18,7 +18,11 @@ from bot.rasa_adapter.persistence import (
 
 def test_sqlite_url_becomes_rasa_sql_settings(tmp_path: Path) -> None:
     settings = tracker_store_endpoint(f"sqlite:///{tmp_path / 'sub' / 'tracker.db'}")
-    assert settings == {"type": "SQL", "dialect": "sqlite", "db": str(tmp_path / "sub/tracker.db")}
+    assert settings == {
+        "type": "bot.rasa_adapter.tracker_store.SQLConversationStore",  # Rasa's SQL store, faster
+        "dialect": "sqlite",
+        "db": str(tmp_path / "sub/tracker.db"),
+    }
     assert (tmp_path / "sub").is_dir()  # created so the first start doesn't fail
 
 
@@ -27,7 +31,7 @@ def test_postgres_url_is_split_into_rasa_keys() -> None:
         "postgres://bot:s%40cret@db.internal:6543/conversations?sslmode=require"
     )
     assert settings == {
-        "type": "SQL",
+        "type": "bot.rasa_adapter.tracker_store.SQLConversationStore",
         "dialect": "postgresql",
         "url": "db.internal",
         "port": 6543,

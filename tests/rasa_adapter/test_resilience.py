@@ -6,11 +6,9 @@ from typing import Any
 
 import pytest
 from rasa.core.actions.action import Action, ActionExecutionRejection
-from rasa.core.processor import MessageProcessor
 from rasa.shared.core.events import BotUttered, FollowupAction
 
-from bot.rasa_adapter import resilience
-from bot.rasa_adapter.resilience import guard_action, install_action_failure_reply
+from bot.rasa_adapter.resilience import guard_action
 
 
 class Failing(Action):
@@ -36,14 +34,3 @@ async def test_form_rejections_are_not_apologised_for() -> None:
     action = guard_action(Failing(ActionExecutionRejection("form")), lambda: "sorry")
     with pytest.raises(ActionExecutionRejection):
         await action.run(None, None, None, None)
-
-
-def test_processor_is_patched_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    # monkeypatch restores Rasa's processor for the rest of the session
-    monkeypatch.setattr(MessageProcessor, "_run_action", MessageProcessor._run_action)
-    monkeypatch.setattr(resilience, "_state", {})
-    install_action_failure_reply(lambda: "a")
-    patched = MessageProcessor._run_action
-    install_action_failure_reply(lambda: "b")
-    assert MessageProcessor._run_action is patched
-    assert resilience._state["reply"]() == "b"

@@ -17,6 +17,7 @@ import requests
 
 from bot.clinic.db import migrate
 from bot.clinic.faq import import_faq
+from bot.rasa_adapter.persistence import TRACKER_STORE_CLASS
 from bot.rasa_adapter.serve import free_port, rasa_env, running
 from tests.support import ROOT
 
@@ -88,7 +89,7 @@ def write_endpoints(folder: Path, action_port: int, tracker_db: Path) -> Path:
     path = folder / "endpoints.yml"
     path.write_text(
         f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
-        f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {tracker_db}\n",
+        f"tracker_store:\n  type: {TRACKER_STORE_CLASS}\n  dialect: sqlite\n  db: {tracker_db}\n",
         encoding="utf-8",
     )
     return path
