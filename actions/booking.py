@@ -14,10 +14,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions import context
 from actions.context import clinic, latest_triage
+from actions.faq import answer_question
 from actions.forms import (
     BOOKING_SLOTS,
     PERSON_BUTTON,
@@ -33,9 +34,12 @@ from actions.forms import (
     FixedQuestion,
     entity_values,
     intent_name,
+    is_stale_payload,
+    last_value,
     latest_text,
     person_offer,
     reject_answer,
+    unread_message,
     wants_to_stop,
 )
 from actions.time_question import (
@@ -46,10 +50,10 @@ from actions.time_question import (
     time_before_latest_message,
 )
 from bot.clinic import advice
-from bot.clinic.booking import wording
+from bot.clinic.booking import answers, wording
 from bot.clinic.booking.catalog import match_services
 from bot.clinic.booking.config import BookingConfig
-from bot.clinic.booking.contact import validate_contact, validate_name
+from bot.clinic.booking.contact import validate_name
 from bot.clinic.booking.time_choice import chosen_start, earliest_free_times
 from bot.clinic.facts import Clinic, Service
 
@@ -82,7 +86,26 @@ def _service_button(service: Service, clinic_: Clinic) -> dict[str, str]:
     }
 
 
-class ValidateBookingForm(FormValidationAction):
+# Intents that make an unclear message a question rather than an answer, when the classifier
+# ranks one of them first (below the fallback threshold: above it, the rules answered already).
+QUESTION_INTENTS = (
+    "ask_benefits", "ask_back_pain", "ask_inflammation", "ask_treatment_plan",
+    "ask_what_to_expect", "ask_massage_types", "ask_clinic_info", "bot_challenge",
+)  # fmt: skip
+DETAILS = ("booking_service", "booking_time", "client_name", "client_contact")
+
+
+class ValidateBookingForm(Action):
+    """Reads each of the client's messages whole and decides what it says to the booking.
+
+    The slots have `custom` mappings in domain.yml: Rasa fills none of them, so nothing the
+    entity extractor cut out of a message ("07400" of "07400 444555", "Dave Smith" as a date)
+    can reach the booking unchecked. What a message is (stop, change, answer, question, wrong
+    answer) is decided in the order `bot.clinic.booking.answers` describes.
+
+    Health: every answer and the note pass through `_read` — the one place to triage them.
+    """
+
     def name(self) -> str:
         return "validate_booking_form"
 
@@ -92,103 +115,362 @@ class ValidateBookingForm(FormValidationAction):
         if tracker.get_slot("red_flag_signs"):
             # The safety action has just explained why: no booking in this conversation.
             return [SlotSet("booking_stopped", "red_flag"), SlotSet(REQUESTED_SLOT, None)]
+        if not unread_message(tracker):
+            return []
         requested = tracker.get_slot(REQUESTED_SLOT)
-        # A bare "no" where no yes/no question was asked means they'd rather not go on; at the
-        # time it means "none of those" and at the note "nothing to add" (see the validators).
-        declined = (
-            requested in {"booking_service", "client_name", "client_contact"}
-            and intent_name(tracker) == "deny"
-            and len(latest_text(tracker).split()) <= 3
-        )
-        if requested and (wants_to_stop(tracker) or declined):
+        if requested and wants_to_stop(tracker):
             return [
                 *(SlotSet(slot, None) for slot in BOOKING_SLOTS),
                 SlotSet("booking_stopped", "client"),
                 SlotSet(REQUESTED_SLOT, None),
             ]
-        return await super().run(dispatcher, tracker, domain)
+        reading = _Reading(dispatcher, tracker)
+        if latest_text(tracker).strip().startswith("/"):
+            values = await reading.button(requested)
+        elif requested is None:
+            values = await reading.first_message()
+        else:
+            values = await reading.answer(requested)
+        return [SlotSet(slot, value) for slot, value in values.items()]
 
-    async def validate_booking_service(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        clinic_ = clinic()
-        found = match_services(
-            clinic_, str(value or ""), *entity_values(tracker, "massage_type"), latest_text(tracker)
+
+class _Reading:
+    """One message read against the booking so far."""
+
+    def __init__(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+        self.dispatcher = dispatcher
+        self.tracker = tracker
+        self.clinic = clinic()
+        self.now = context.current_time()
+        self.today = self.now.astimezone(self.clinic.timezone).date()
+        self.text = answers.clean(latest_text(tracker))
+        self.values: dict[str, Any] = {}
+
+    def slot(self, name: str) -> Any:
+        return self.values[name] if name in self.values else self.tracker.get_slot(name)
+
+    @property
+    def service(self) -> Service | None:
+        return self.clinic.service(str(self.slot("booking_service") or ""))
+
+    # -- the kinds of message ----------------------------------------------------------------
+
+    async def first_message(self) -> dict[str, Any]:
+        """ "Can I book a 30 min back massage tomorrow 2ish?": keep everything it says."""
+        spans = [
+            (int(e["start"]), int(e["end"]))
+            for e in self.tracker.latest_message.get("entities") or []
+            if e.get("entity") == "name" and "start" in e and "end" in e
+        ]
+        found = answers.read_first_message(self.text, self.clinic, self.now, spans)
+        services = list(found.services)
+        if not services and answers.refers_to_last_booking(self.text):
+            last = self.clinic.service(str(last_value(self.tracker, "booking_service") or ""))
+            services = [last] if last else []
+        self._set_services(services)
+        if found.names_time:
+            previous = None
+            if answers.refers_to_last_booking(self.text):
+                previous = chosen_start(last_value(self.tracker, "booking_time"))
+            await self._set_time(answers.without_details(self.text, self.clinic.region), previous)
+        if found.name:
+            self.values["client_name"] = found.name
+        if found.contact:
+            self.values["client_contact"] = found.contact
+        return self.values
+
+    async def answer(self, requested: str) -> dict[str, Any]:
+        correcting = answers.says_correction(self.text) or requested == "booking_confirmed"
+        question = answers.looks_like_question(self.text) or self._question_intent() is not None
+        if requested == "booking_note" and question and not correcting:
+            return await self._question(requested)
+        changed = await self._other_details(requested, change=correcting)
+        if changed and requested != "booking_confirmed":
+            return self.values
+        if requested == "booking_confirmed" and changed:
+            return self.values  # the summary is shown again with the change
+        answered = await self._read(requested)
+        if answered:
+            return self.values
+        if not question:
+            changed = await self._other_details(requested, change=True)
+            if changed:
+                return self.values
+        if question:
+            return await self._question(requested)
+        return self._reject(requested)
+
+    async def button(self, requested: str | None) -> dict[str, Any]:
+        """A tapped button: only one the bot showed with its last reply counts; an old one
+        ("Book an appointment" three turns ago) changes nothing and the question is asked
+        again."""
+        if requested is None or is_stale_payload(self.tracker):
+            return {REQUESTED_SLOT: requested} if requested else {}
+        intent = intent_name(self.tracker)
+        if requested == "booking_service":
+            self._set_services(
+                [
+                    s
+                    for s in map(self.clinic.service, entity_values(self.tracker, "massage_type"))
+                    if s
+                ]
+            )
+        elif requested == "booking_time":
+            tapped = entity_values(self.tracker, "date_time")
+            if tapped:
+                await self._set_time(tapped[0])
+        elif requested == "booking_note" and intent == "deny":
+            self.values["booking_note"] = NO_NOTE
+        elif requested == "booking_confirmed" and intent in {"affirm", "deny"}:
+            self.values["booking_confirmed"] = intent == "affirm"
+        return self.values or {REQUESTED_SLOT: requested}
+
+    # -- the question asked --------------------------------------------------------------------
+
+    async def _read(self, requested: str) -> bool:
+        """The whole message as the answer to `requested`; False if it isn't one."""
+        if requested == "booking_service":
+            options = tuple(
+                s for s in map(self.clinic.service, self.slot("booking_service_options") or []) if s
+            )
+            services = answers.named_services(self.clinic, self.text, options)
+            if not services:
+                services = match_services(self.clinic, self.text)
+                if len(services) == len(self.clinic.services):
+                    services = []
+            if services:
+                self._set_services(services)
+                return True
+            self.error = "Sorry, that isn't one of the treatments I can book."
+            return False
+        if requested == "booking_time":
+            if intent_name(self.tracker) == "deny" and answers.is_no(self.text):
+                self.values.update({"booking_time": None, "booking_alternatives": None})
+                return True
+            if not answers.names_time(self.text, self.clinic, self.now):
+                if answers.looks_like_question(self.text) and self._asks_for_times():
+                    await self._offer_earliest()
+                    return True
+                if answers.looks_like_question(self.text) or self._question_intent():
+                    return False
+            await self._set_time(self.text, asked=True)
+            return True
+        if requested == "client_name":
+            checked = answers.name_answer(self.text)
+            if not checked.ok:
+                named = answers.read_name(self.text)
+                checked = validate_name(named) if named else checked
+            if checked.ok:
+                self.values.update({"client_name": checked.value, "booking_failures": 0})
+                return True
+            self.error = checked.reason
+            return False
+        if requested == "client_contact":
+            checked = answers.contact_answer(self.text, self.clinic.region)
+            if checked.ok:
+                self.values.update({"client_contact": checked.value, "booking_failures": 0})
+                return True
+            self.error = checked.reason
+            return False
+        if requested == "booking_note":
+            if answers.is_no_note(self.text) or (
+                intent_name(self.tracker) == "deny" and len(self.text.split()) <= 3
+            ):
+                self.values["booking_note"] = NO_NOTE
+            elif answers.wants_to_add_note(self.text):
+                self.dispatcher.utter_message(
+                    text="Sure — what would you like the therapist to know?"
+                )
+                self.values["booking_note"] = None
+            else:
+                caution_signs = latest_triage(self.tracker).get("caution_signs") or []
+                if caution_signs:
+                    self.dispatcher.utter_message(text=advice.caution_before_booking(caution_signs))
+                self.values["booking_note"] = self.text[:MAX_NOTE]
+            return True
+        if requested == "booking_confirmed":
+            if answers.is_yes(self.text) or (
+                intent_name(self.tracker) == "affirm" and not answers.looks_like_question(self.text)
+            ):
+                self.values["booking_confirmed"] = True
+                return True
+            if answers.is_no(self.text) or intent_name(self.tracker) == "deny":
+                self.values["booking_confirmed"] = False
+                return True
+            self.error = "Sorry, I didn't catch that — shall I book it? Yes or no?"
+            return False
+        return False
+
+    # -- other details in the same message -----------------------------------------------------
+
+    async def _other_details(self, requested: str, change: bool) -> bool:
+        """Fill details the message holds besides the one asked; with `change`, also replace
+        ones already given ("actually make it Friday"). True if anything was filled or changed."""
+        before = {slot: self.slot(slot) for slot in DETAILS}
+        done = False
+        if requested != "client_contact":
+            found = answers.read_contact(self.text, self.clinic.region)
+            if (
+                found
+                and found.value != before["client_contact"]
+                and (change or not before["client_contact"])
+            ):
+                self.values["client_contact"] = found.value
+                done = True
+                if before["client_contact"]:
+                    self.dispatcher.utter_message(
+                        text=f"Thanks — I've changed your contact to {found.value}."
+                    )
+        if requested != "client_name" and (change or not before["client_name"]):
+            name = (
+                answers.read_name(self.text)
+                if re.search(r"\bname\b|\bunder\b", self.text, re.I) or not before["client_name"]
+                else None
+            )
+            if name and name != before["client_name"] and requested != "booking_service":
+                self.values["client_name"] = name
+                done = True
+                if before["client_name"]:
+                    self.dispatcher.utter_message(text=f"Thanks — I've changed the name to {name}.")
+        if requested != "booking_service" and (change or not before["booking_service"]):
+            current = self.service
+            among = tuple(
+                s
+                for s in self.clinic.services
+                if current and s.massage_type == current.massage_type
+            )
+            services = answers.named_services(
+                self.clinic, answers.without_details(self.text, self.clinic.region), among
+            )
+            if services and [s.id for s in services] != [before["booking_service"]]:
+                self._set_services(services)
+                done = True
+                if before["booking_service"] and len(services) == 1:
+                    self.dispatcher.utter_message(
+                        text=f"OK, I've changed that to a {answers.service_title(services[0])} "
+                        f"({answers.price(self.clinic, services[0])})."
+                    )
+                if self.slot("booking_time") and len(services) == 1:
+                    await self._set_time(str(self.slot("booking_time")))  # still fits?
+        if requested != "booking_time" and (change or not before["booking_time"]):
+            text = answers.without_details(self.text, self.clinic.region)
+            if answers.names_time(text, self.clinic, self.now):
+                previous = chosen_start(before["booking_time"])
+                await self._set_time(text, previous, announce=bool(previous))
+                done = True
+        return done
+
+    # -- setting details -----------------------------------------------------------------------
+
+    def _set_services(self, services: list[Service]) -> None:
+        if len(services) == 1:
+            self.values.update(
+                {
+                    "booking_service": services[0].id,
+                    "booking_service_options": None,
+                    "booking_failures": 0,
+                }
+            )
+        elif services:
+            self.values.update(
+                {"booking_service": None, "booking_service_options": [s.id for s in services]}
+            )
+
+    async def _set_time(
+        self,
+        answer: str,
+        previous: datetime | None = None,
+        asked: bool = False,
+        announce: bool = False,
+    ) -> None:
+        default_day = None
+        held = self.slot("booking_day")
+        if held:
+            default_day = date.fromisoformat(held)
+        elif previous is not None:
+            default_day = previous.astimezone(self.clinic.timezone).date()
+        if previous is not None and chosen_start(answer) is None:
+            wanted = answers.read_time(answer, self.clinic, self.now)
+            if wanted.day is not None and wanted.at is None and wanted.window is None:
+                # "actually make it Friday": the new day at the time already chosen
+                local = previous.astimezone(self.clinic.timezone)
+                answer = datetime.combine(wanted.day, local.time(), local.tzinfo).isoformat()
+        values = await answer_time(
+            self.dispatcher, self.tracker, BOOKING_TIME, self.service, answer, default_day,
+            previous=previous or time_before_latest_message(self.tracker, "booking_time"),
+            asked=asked or previous is None,
+        )  # fmt: skip
+        self.values.update(values)
+        start = chosen_start(values.get("booking_time"))
+        if announce and start is not None:
+            when = wording.describe_start(start.astimezone(self.clinic.timezone), self.today)
+            self.dispatcher.utter_message(text=f"OK, I've changed that to {when}.")
+
+    # -- questions and wrong answers -----------------------------------------------------------
+
+    def _question_intent(self) -> str | None:
+        for ranked in self.tracker.latest_message.get("intent_ranking") or []:
+            name = ranked.get("name")
+            if name in {"nlu_fallback"}:
+                continue
+            if name in QUESTION_INTENTS and float(ranked.get("confidence") or 0) >= 0.3:
+                return str(name)
+            return None
+        return None
+
+    def _asks_for_times(self) -> bool:
+        return bool(
+            re.search(
+                r"\b(?:what|which)\b.*\b(?:got|have|free|available)\b|not sure", self.text, re.I
+            )
         )
-        if len(found) == 1:
-            return {
-                "booking_service": found[0].id,
-                "booking_service_options": None,
-                "booking_failures": 0,
-            }
-        if found:
-            return {"booking_service": None, "booking_service_options": [s.id for s in found]}
-        return reject_answer(
-            dispatcher, tracker, "booking_service",
-            "Sorry, that isn't one of the treatments I can book.",
-            "booking_failures", "booking_stopped", {"booking_service_options": None},
-        )  # fmt: skip
 
-    async def validate_booking_time(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        clinic_ = clinic()
-        service = clinic_.service(str(tracker.get_slot("booking_service") or ""))
-        if intent_name(tracker) == "deny" and chosen_start(value) is None:
-            return {"booking_time": None, "booking_alternatives": None}
-        day_slot = tracker.get_slot("booking_day")
-        default_day = date.fromisoformat(day_slot) if day_slot else None
-        # The whole message, not the entity the NLU cut out of it: "thursday after work" is
-        # more than "thursday". A time tapped on a button arrives as the value.
-        text = latest_text(tracker)
-        use_text = text and not text.startswith("/") and chosen_start(value) is None
-        answer = text if use_text else str(value or "")
-        return await answer_time(
-            dispatcher, tracker, BOOKING_TIME, service, answer, default_day,
-            previous=time_before_latest_message(tracker, "booking_time"),
-            asked=tracker.get_slot(REQUESTED_SLOT) == "booking_time",
-        )  # fmt: skip
+    async def _offer_earliest(self) -> None:
+        service = self.service
+        if service is None:
+            return
+        times = await asyncio.to_thread(
+            earliest_free_times, self.clinic, context.availability(), service, self.now
+        )
+        self.dispatcher.utter_message(text=wording.EARLIEST_OFFER)
+        self.values.update(
+            {"booking_time": None, "booking_alternatives": [t.isoformat() for t in times]}
+        )
 
-    async def validate_client_name(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        checked = validate_name(str(value or ""))
-        if checked.ok:
-            return {"client_name": checked.value, "booking_failures": 0}
+    async def _question(self, requested: str) -> dict[str, Any]:
+        """Answer it, then the form asks its question again (nothing given is lost)."""
+        intent = self._question_intent()
+        text = self.text.casefold()
+        if "pregnan" in text:
+            # Until the triage reads every message, pregnancy is answered by its FAQ entry.
+            await answer_question(
+                self.dispatcher, self.tracker, "ask_massage_types", {"massage_type": ["pregnancy"]}
+            )
+        elif answers.asks_price(text) and self.service is not None:
+            await answer_question(self.dispatcher, self.tracker, "ask_clinic_info")
+        elif intent == "bot_challenge":
+            self.dispatcher.utter_message(response="utter_iamabot")
+        elif intent is not None:
+            await answer_question(self.dispatcher, self.tracker, intent)
+        else:
+            self.dispatcher.utter_message(
+                text="I'm not sure about that one — our team can tell you: "
+                f"call us on {self.clinic.phone}, or ask me to put you through to a person."
+            )
+        return {REQUESTED_SLOT: requested, requested: None}
+
+    def _reject(self, requested: str) -> dict[str, Any]:
+        reason = getattr(self, "error", "") or "Sorry, I didn't catch that."
+        extra = {"booking_service_options": None} if requested == "booking_service" else None
         return reject_answer(
-            dispatcher, tracker, "client_name", checked.reason, "booking_failures",
+            self.dispatcher,
+            self.tracker,
+            requested,
+            reason,
+            "booking_failures",
             "booking_stopped",
-        )  # fmt: skip
-
-    async def validate_client_contact(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        checked = validate_contact(str(value or ""), clinic().region)
-        if checked.ok:
-            return {"client_contact": checked.value, "booking_failures": 0}
-        return reject_answer(
-            dispatcher, tracker, "client_contact", checked.reason, "booking_failures",
-            "booking_stopped",
-        )  # fmt: skip
-
-    async def validate_booking_note(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        text = str(value or "").strip()
-        if intent_name(tracker) == "deny" or not text or _NO_NOTE.match(text):
-            return {"booking_note": NO_NOTE}
-        if _YES_ONLY.match(text):
-            dispatcher.utter_message(text="Sure — what would you like the therapist to know?")
-            return {"booking_note": None}
-        caution_signs = latest_triage(tracker).get("caution_signs") or []
-        if caution_signs:
-            dispatcher.utter_message(text=advice.caution_before_booking(caution_signs))
-        return {"booking_note": text[:MAX_NOTE]}
-
-    async def validate_booking_confirmed(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return {"booking_confirmed": bool(value)}
+            extra,
+        )
 
 
 class ActionAskBookingService(Action):
