@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
@@ -39,6 +40,7 @@ from actions.forms import (
     latest_text,
     person_offer,
     reject_answer,
+    typed_text,
     unread_message,
     wants_to_stop,
 )
@@ -144,6 +146,8 @@ class _Reading:
         self.now = context.current_time()
         self.today = self.now.astimezone(self.clinic.timezone).date()
         self.text = answers.clean(latest_text(tracker))
+        # The NLU folds look-alike letters ("Анна" → "Anna"); names and notes keep what was typed.
+        self.typed = answers.clean(typed_text(tracker))
         self.values: dict[str, Any] = {}
 
     def slot(self, name: str) -> Any:
@@ -163,6 +167,8 @@ class _Reading:
             if e.get("entity") == "name" and "start" in e and "end" in e
         ]
         found = answers.read_first_message(self.text, self.clinic, self.now, spans)
+        if found.name:
+            found = replace(found, name=answers.read_name(self.typed) or found.name)
         services = list(found.services)
         if not services and answers.refers_to_last_booking(self.text):
             last = self.clinic.service(str(last_value(self.tracker, "booking_service") or ""))
@@ -173,6 +179,13 @@ class _Reading:
             if answers.refers_to_last_booking(self.text):
                 previous = chosen_start(last_value(self.tracker, "booking_time"))
             await self._set_time(answers.without_details(self.text, self.clinic.region), previous)
+            start = chosen_start(self.values.get("booking_time"))
+            service = self.service
+            if start is not None and service is not None:
+                when = wording.describe_start(start.astimezone(self.clinic.timezone), self.today)
+                self.dispatcher.utter_message(
+                    text=f"{wording.sentence(when)} is free for a {answers.service_title(service)}."
+                )
         if found.name:
             self.values["client_name"] = found.name
         if found.contact:
@@ -256,9 +269,9 @@ class _Reading:
             await self._set_time(self.text, asked=True)
             return True
         if requested == "client_name":
-            checked = answers.name_answer(self.text)
+            checked = answers.name_answer(self.typed)
             if not checked.ok:
-                named = answers.read_name(self.text)
+                named = answers.read_name(self.typed)
                 checked = validate_name(named) if named else checked
             if checked.ok:
                 self.values.update({"client_name": checked.value, "booking_failures": 0})
@@ -286,7 +299,7 @@ class _Reading:
                 caution_signs = latest_triage(self.tracker).get("caution_signs") or []
                 if caution_signs:
                     self.dispatcher.utter_message(text=advice.caution_before_booking(caution_signs))
-                self.values["booking_note"] = self.text[:MAX_NOTE]
+                self.values["booking_note"] = self.typed[:MAX_NOTE]
             return True
         if requested == "booking_confirmed":
             if answers.is_yes(self.text) or (
@@ -323,7 +336,7 @@ class _Reading:
                     )
         if requested != "client_name" and (change or not before["client_name"]):
             name = (
-                answers.read_name(self.text)
+                answers.read_name(self.typed)
                 if re.search(r"\bname\b|\bunder\b", self.text, re.I) or not before["client_name"]
                 else None
             )
@@ -385,16 +398,27 @@ class _Reading:
     ) -> None:
         default_day = None
         held = self.slot("booking_day")
+        offered = offered_times(self.tracker, "booking_alternatives")
         if held:
             default_day = date.fromisoformat(held)
         elif previous is not None:
             default_day = previous.astimezone(self.clinic.timezone).date()
-        if previous is not None and chosen_start(answer) is None:
-            wanted = answers.read_time(answer, self.clinic, self.now)
-            if wanted.day is not None and wanted.at is None and wanted.window is None:
+        elif offered:
+            # "5pm is good" after free times on Thursday: Thursday at 17:00
+            default_day = offered[0].astimezone(self.clinic.timezone).date()
+        if chosen_start(answer) is None:
+            wanted = answers.read_time(answer, self.clinic, self.now, default_day)
+            if not wanted.understood and default_day is not None:
+                answer = answers.bare_hour(answer) or answer
+            elif previous is not None and wanted.day and not (wanted.at or wanted.window):
                 # "actually make it Friday": the new day at the time already chosen
                 local = previous.astimezone(self.clinic.timezone)
                 answer = datetime.combine(wanted.day, local.time(), local.tzinfo).isoformat()
+            elif wanted.at and not held and previous is None and offered:
+                same = [
+                    t for t in offered if t.astimezone(self.clinic.timezone).time() == wanted.at
+                ]
+                answer = same[0].isoformat() if same else answer
         values = await answer_time(
             self.dispatcher, self.tracker, BOOKING_TIME, self.service, answer, default_day,
             previous=previous or time_before_latest_message(self.tracker, "booking_time"),

@@ -50,6 +50,15 @@ def latest_text(tracker: Tracker) -> str:
     return tracker.latest_message.get("text") or ""
 
 
+def typed_text(tracker: Tracker) -> str:
+    """The latest message as the client typed it (the NLU's text has look-alike letters folded
+    to ASCII, which would turn "Анна Петрова" into "Anna Petpova")."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return str(event.get("text") or "") or latest_text(tracker)
+    return latest_text(tracker)
+
+
 def entity_values(tracker: Tracker, entity: str) -> list[str]:
     return [
         str(e["value"])

@@ -25,7 +25,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import phonenumbers
 
@@ -89,6 +89,10 @@ _NAME_STOP_WORDS = {
 _REFERENCE = re.compile(r"\bMB[\s-]?[A-Z0-9]{6}\b", re.IGNORECASE)
 _EMAIL = re.compile(r"[^\s<>(),;:\"']+@[^\s<>(),;:\"']+")
 _DOMAIN_LIKE = re.compile(r"^[\w.+-]+\.[a-z]{2,}(?:\.[a-z]{2,})?$", re.IGNORECASE)
+_PHONE_DIGITS = 7  # the fewest digits of a dialable number; dates and times have fewer
+_BARE_HOUR = re.compile(
+    r"(?<![\d/:.])((?:[1-9]|1[0-2])(?:[:.][0-5]\d)?)(?![\d/:.]|\s*(?:min|hour))"
+)
 _SAME_AGAIN = re.compile(r"\b(?:another|same|again)\b", re.IGNORECASE)
 
 
@@ -140,13 +144,25 @@ def without_details(text: str, region: str) -> str:
     text = _REFERENCE.sub(" ", text or "")
     text = _EMAIL.sub(" ", text)
     for match in reversed(list(_phone_matches(text, region))):
-        text = text[: match.start] + " " + text[match.end :]
+        if sum(ch.isdigit() for ch in match.raw_string) >= _PHONE_DIGITS:  # not "13/03"
+            text = text[: match.start] + " " + text[match.end :]
     return re.sub(r"\s+", " ", text).strip()
 
 
-def read_time(text: str, clinic: Clinic, now: datetime) -> WantedTime:
+def read_time(
+    text: str, clinic: Clinic, now: datetime, default_day: date | None = None
+) -> WantedTime:
     """The day or time a message names, phone numbers and references aside."""
-    return read_wanted_time(without_details(text, clinic.region), clinic, now)
+    return read_wanted_time(
+        without_details(text, clinic.region), clinic, now, default_day=default_day
+    )
+
+
+def bare_hour(text: str) -> str | None:
+    """ "ok 12 then", "11.30 please": a clock time alone, as an answer to free times offered
+    for one day (the time reader wants "at 12" before it reads a bare number as a time)."""
+    found = _BARE_HOUR.findall(clean(text))
+    return f"at {found[0].replace('.', ':')}" if len(found) == 1 else None
 
 
 def names_time(text: str, clinic: Clinic, now: datetime) -> bool:
