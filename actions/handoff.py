@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -14,7 +15,15 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions import context
 from actions.context import clinic, settings
-from actions.forms import BOOKING_SLOTS, MANAGE_SLOTS, REQUESTED_SLOT, intent_name, wants_to_stop
+from actions.forms import (
+    BOOKING_SLOTS,
+    MANAGE_SLOTS,
+    REQUESTED_SLOT,
+    intent_name,
+    latest_text,
+    wants_to_stop,
+)
+from bot.clinic.booking import answers
 from bot.clinic.booking.config import BookingConfig
 from bot.clinic.booking.contact import validate_contact
 from bot.clinic.handoff import HandoffService, clinic_is_open
@@ -22,6 +31,10 @@ from bot.clinic.handoff import HandoffService, clinic_is_open
 logger = logging.getLogger(__name__)
 
 TRANSCRIPT_MESSAGES = 20
+# "no thanks, I'll ring tomorrow": they'd rather call us than give a number.
+_DECLINED = re.compile(
+    r"^\W*(?:no|nope|nah|rather\s+not)\b|\bi'?ll\s+(?:ring|call|phone)\b", re.IGNORECASE
+)
 
 
 def _transcript(tracker: Tracker) -> str:
@@ -62,7 +75,12 @@ class ValidateHandoffForm(FormValidationAction):
     async def validate_handoff_contact(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        if wants_to_stop(tracker):
+        text = latest_text(tracker)
+        # The whole answer first: the entity extractor keeps "07400" of "07400 444555".
+        checked = answers.contact_answer(text, clinic().region)
+        if checked.ok:
+            return {"handoff_contact": checked.value}
+        if wants_to_stop(tracker) or intent_name(tracker) == "deny" or _DECLINED.search(text):
             return {"handoff_contact": None, "handoff_declined": True, REQUESTED_SLOT: None}
         checked = validate_contact(str(value or ""), clinic().region)
         if checked.ok:
