@@ -42,6 +42,7 @@ from actions.forms import (
     reject_answer,
     typed_text,
     unread_message,
+    wants_a_person,
     wants_to_stop,
 )
 from actions.time_question import (
@@ -126,6 +127,10 @@ class ValidateBookingForm(Action):
                 SlotSet("booking_stopped", "client"),
                 SlotSet(REQUESTED_SLOT, None),
             ]
+        if requested and wants_a_person(tracker):
+            # The rules can't start the hand-off form from inside this one: end the booking
+            # and let the submit action hand over (booking_stopped "person").
+            return [SlotSet("booking_stopped", "person"), SlotSet(REQUESTED_SLOT, None)]
         reading = _Reading(dispatcher, tracker)
         if latest_text(tracker).strip().startswith("/"):
             values = await reading.button(requested)
@@ -195,7 +200,12 @@ class _Reading:
     async def answer(self, requested: str) -> dict[str, Any]:
         correcting = answers.says_correction(self.text) or requested == "booking_confirmed"
         question = answers.looks_like_question(self.text) or self._question_intent() is not None
-        if requested == "booking_note" and question and not correcting:
+        if requested == "booking_note" and answers.looks_like_question(self.text):
+            # Anything else is the note, even what the classifier took for a question ("my
+            # left shoulder blade is really tight"); a question-shaped message is a question.
+            return await self._question(requested)
+        if answers.is_strong_question(self.text) and requested != "booking_confirmed":
+            # "What time do you close on Saturday?" names a day but asks something.
             return await self._question(requested)
         changed = await self._other_details(requested, change=correcting)
         if changed and requested != "booking_confirmed":
@@ -218,7 +228,9 @@ class _Reading:
         ("Book an appointment" three turns ago) changes nothing and the question is asked
         again."""
         if requested is None or is_stale_payload(self.tracker):
-            return {REQUESTED_SLOT: requested} if requested else {}
+            # The question is asked again. (Setting the asked slot, even to None, tells Rasa
+            # the form read the message; with nothing set it would reject the form's turn.)
+            return {requested: None} if requested else {}
         intent = intent_name(self.tracker)
         if requested == "booking_service":
             self._set_services(
@@ -236,7 +248,7 @@ class _Reading:
             self.values["booking_note"] = NO_NOTE
         elif requested == "booking_confirmed" and intent in {"affirm", "deny"}:
             self.values["booking_confirmed"] = intent == "affirm"
-        return self.values or {REQUESTED_SLOT: requested}
+        return self.values or {requested: None}
 
     # -- the question asked --------------------------------------------------------------------
 
@@ -622,6 +634,8 @@ class ActionSubmitBooking(Action):
         stopped = tracker.get_slot("booking_stopped")
         if stopped == "red_flag" or stopped == "error":
             return reset
+        if stopped == "person":
+            return [*reset, FollowupAction("handoff_form")]
         if stopped == "client":
             dispatcher.utter_message(
                 text="No problem — I haven't booked anything. Anything else I can help with?"

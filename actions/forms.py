@@ -125,6 +125,12 @@ def last_value(tracker: Tracker, slot: str) -> Any:
     return None
 
 
+def wants_a_person(tracker: Tracker) -> bool:
+    """The classifier is sure the client asked for a person ("can I just talk to a human?")."""
+    intent = tracker.latest_message.get("intent") or {}
+    return intent.get("name") == "human_handoff" and float(intent.get("confidence") or 0) >= 0.55
+
+
 def reject_answer(
     dispatcher: CollectingDispatcher,
     tracker: Tracker,

@@ -35,6 +35,7 @@ from actions.forms import (
     person_offer,
     reject_answer,
     unread_message,
+    wants_a_person,
     wants_to_stop,
 )
 from actions.time_question import TimeSlots, answer_time, offered_times, slot_button
@@ -80,6 +81,8 @@ class _ManageFormValidation(Action):
                 SlotSet("manage_stopped", "client"),
                 SlotSet(REQUESTED_SLOT, None),
             ]
+        if requested and wants_a_person(tracker):
+            return [SlotSet("manage_stopped", "person"), SlotSet(REQUESTED_SLOT, None)]
         values = await self._read(dispatcher, tracker, requested)
         return [SlotSet(slot, value) for slot, value in values.items()]
 
@@ -98,8 +101,12 @@ class _ManageFormValidation(Action):
         reference = _reference_in(text)
         contact = answers.read_contact(text, clinic_.region)
         when = answers.without_details(text, clinic_.region)
-        names_time = self.moves and answers.names_time(when, clinic_, now)
-        question = answers.looks_like_question(text) and not names_time
+        names_time = self.moves and (
+            answers.names_time(when, clinic_, now) or bool(_RELATIVE.search(when))
+        )
+        question = answers.is_strong_question(text) or (
+            answers.looks_like_question(text) and not names_time
+        )
         values: dict[str, Any] = {}
         if requested is None:
             if reference is None and last_value(tracker, "booking_reference"):
@@ -142,13 +149,16 @@ class _ManageFormValidation(Action):
             if names_time:
                 booking = tracker.get_slot("manage_booking") or {}
                 return await _new_time(dispatcher, tracker, booking, when)
-            if answers.is_yes(text) or (intent_name(tracker) == "affirm" and not question):
+            agrees = intent_name(tracker) == "affirm" or (
+                not self.moves and intent_name(tracker) == "cancel_appointment"  # "yes, cancel it"
+            )
+            if answers.is_yes(text) or _YES_FIRST.match(text) or (agrees and not question):
                 return {"manage_confirmed": True}
             if answers.is_no(text) or intent_name(tracker) == "deny" or _LEAVE_IT.search(text):
                 return {"manage_confirmed": False}
         if question:
             await _answer(dispatcher, tracker)
-            return {REQUESTED_SLOT: requested}
+            return {requested: None}
         if requested == "manage_reference":
             return reject_answer(
                 dispatcher, tracker, "manage_reference",
@@ -156,14 +166,14 @@ class _ManageFormValidation(Action):
                 "manage_failures", "manage_stopped",
             )  # fmt: skip
         dispatcher.utter_message(text="Sorry, I didn't catch that — yes or no?")
-        return {REQUESTED_SLOT: requested}
+        return {requested: None}
 
     async def _button(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, requested: str | None
     ) -> dict[str, Any]:
         """Only a button shown with the bot's last reply counts; an old one changes nothing."""
         if requested is None or is_stale_payload(tracker):
-            return {REQUESTED_SLOT: requested} if requested else {}
+            return {requested: None} if requested else {}
         intent = intent_name(tracker)
         if requested == "manage_confirmed" and intent in {"affirm", "deny"}:
             return {"manage_confirmed": intent == "affirm"}
@@ -171,7 +181,7 @@ class _ManageFormValidation(Action):
         if requested == "manage_new_time" and tapped:
             booking = tracker.get_slot("manage_booking") or {}
             return await _new_time(dispatcher, tracker, booking, tapped[0])
-        return {REQUESTED_SLOT: requested}
+        return {requested: None}
 
     async def _reference(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, value: str
@@ -234,6 +244,8 @@ class _ManageFormValidation(Action):
         return result
 
 
+_RELATIVE = re.compile(r"\b(?:later|earlier|sooner|same\s+time)\b", re.IGNORECASE)
+_YES_FIRST = re.compile(r"^\W*(?:yes|yeah|yep|yup|please\s+do|go\s+ahead)\b", re.IGNORECASE)
 _LEAVE_IT = re.compile(r"\b(?:leave\s+it|keep\s+it|as\s+it\s+is|don'?t\s+(?:move|cancel))\b", re.I)
 _REFERENCE_IN = re.compile(r"\bMB[\s-]?[A-Z0-9]{6}\b", re.IGNORECASE)
 
@@ -353,6 +365,8 @@ class _ManageSubmit(Action, ABC):
 
     def _ended_early(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
         stopped = tracker.get_slot("manage_stopped")
+        if stopped == "person":
+            return True
         if stopped == "client":
             dispatcher.utter_message(text="No problem — I've left your booking as it is.")
         elif stopped == "failures":
@@ -367,8 +381,11 @@ class _ManageSubmit(Action, ABC):
         return stopped is not None
 
     @staticmethod
-    def reset() -> list[EventType]:
-        return [SlotSet(slot, None) for slot in MANAGE_SLOTS]
+    def reset(tracker: Tracker | None = None) -> list[EventType]:
+        events: list[EventType] = [SlotSet(slot, None) for slot in MANAGE_SLOTS]
+        if tracker is not None and tracker.get_slot("manage_stopped") == "person":
+            events.append(FollowupAction("handoff_form"))  # asked for a person mid-way
+        return events
 
 
 class ActionSubmitCancel(_ManageSubmit):
@@ -379,7 +396,7 @@ class ActionSubmitCancel(_ManageSubmit):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         if self._ended_early(dispatcher, tracker):
-            return self.reset()
+            return self.reset(tracker)
         clinic_ = clinic()
         try:
             outcome = await asyncio.to_thread(
@@ -412,7 +429,7 @@ class ActionSubmitReschedule(_ManageSubmit):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         if self._ended_early(dispatcher, tracker):
-            return self.reset()
+            return self.reset(tracker)
         clinic_ = clinic()
         new = chosen_start(tracker.get_slot("manage_new_time"))
         assert new is not None

@@ -76,6 +76,13 @@ def _one_of_the_offered(
                               default_day=default_day)  # fmt: skip
     if wanted.at is None:
         return answer
+    offered_days = {t.astimezone(clinic_.timezone).date() for t in offered}
+    if wanted.day is not None and wanted.day not in offered_days:
+        # "tuesday" said on a Tuesday, after free times next week: next week's Tuesday
+        same_weekday = sorted(d for d in offered_days if d.weekday() == wanted.day.weekday())
+        if same_weekday:
+            local = datetime.combine(same_weekday[0], wanted.at, clinic_.timezone)
+            return local.isoformat()
     for start in offered:
         local = start.astimezone(clinic_.timezone)
         if local.time() != wanted.at:

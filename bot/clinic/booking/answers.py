@@ -70,6 +70,12 @@ _QUESTION_START = re.compile(
     r"will|would|should|shall|may|have|has)\b",
     re.IGNORECASE,
 )
+_STRONG_QUESTION = re.compile(
+    r"^\W*(?:(?:sorry|oh|ok|okay|and|also|btw|by\s+the\s+way|quick\s+question)[,\s]+)*"
+    r"(?:what(?!\s+about)|what's|whats|how(?!\s+about)|where|where's|why|who|do\s+you|does|are\s+you)\b"
+    r"(?!.*\b(?:free|available|have|got)\b)",
+    re.IGNORECASE,
+)
 _CORRECTION = re.compile(
     r"\b(?:actually|instead|change|changed|make\s+it|make\s+that|rather|prefer|should\s+be|"
     r"wrong|mistake|meant|sorry|no\s+wait|wait|not\s+\w+\s*,?\s+but|switch|swap)\b",
@@ -127,6 +133,12 @@ def is_no(text: str) -> bool:
 def looks_like_question(text: str) -> bool:
     text = clean(text)
     return text.endswith("?") or bool(_QUESTION_START.match(text))
+
+
+def is_strong_question(text: str) -> bool:
+    """A question even when it names a day or a time ("what time do you close on Saturday?"),
+    unlike "can you do Friday at 3?" or "what about Friday?", which answer."""
+    return bool(_STRONG_QUESTION.match(clean(text)))
 
 
 def says_correction(text: str) -> bool:
