@@ -207,7 +207,12 @@ class _Reading:
         if answers.is_strong_question(self.text) and requested != "booking_confirmed":
             # "What time do you close on Saturday?" names a day but asks something.
             return await self._question(requested)
-        changed = await self._other_details(requested, change=correcting)
+        # A note is free text: other details are read from it only when the client says
+        # they are changing one ("actually make it 3pm").
+        free_text = requested == "booking_note"
+        changed = (not free_text or correcting) and await self._other_details(
+            requested, change=correcting
+        )
         if changed and requested != "booking_confirmed":
             return self.values
         if requested == "booking_confirmed" and changed:
@@ -215,7 +220,7 @@ class _Reading:
         answered = await self._read(requested)
         if answered:
             return self.values
-        if not question:
+        if not question and not free_text:
             changed = await self._other_details(requested, change=True)
             if changed:
                 return self.values
