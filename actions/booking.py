@@ -34,6 +34,7 @@ from actions.forms import (
     YES_NO,
     FixedQuestion,
     entity_values,
+    for_the_rules,
     intent_name,
     is_stale_payload,
     last_value,
@@ -132,6 +133,13 @@ class ValidateBookingForm(Action):
             # and let the submit action hand over (booking_stopped "person").
             return [SlotSet("booking_stopped", "person"), SlotSet(REQUESTED_SLOT, None)]
         reading = _Reading(dispatcher, tracker)
+        if requested and reading.asks_about_pregnancy():
+            values = await reading.question(requested)
+            return [SlotSet(slot, value) for slot, value in values.items()]
+        if requested and for_the_rules(tracker) and not reading.answers_the_question(requested):
+            # Nothing read: Rasa then lets the rules answer (a question the classifier is sure
+            # of, a warning sign), and the form asks its question again afterwards.
+            return []
         if latest_text(tracker).strip().startswith("/"):
             values = await reading.button(requested)
         elif requested is None:
@@ -161,6 +169,31 @@ class _Reading:
     @property
     def service(self) -> Service | None:
         return self.clinic.service(str(self.slot("booking_service") or ""))
+
+    def answers_the_question(self, requested: str) -> bool:
+        """Whether a message the classifier took for a question is in fact the answer asked
+        for: a statement at the note ("my left shoulder blade is really tight"), a name, a
+        number, a time that isn't phrased as a question."""
+        if intent_name(self.tracker) == "red_flag" or answers.looks_like_question(self.text):
+            return False
+        if requested == "booking_note":
+            return True
+        if requested == "client_name":
+            return answers.name_answer(self.typed).ok
+        if requested == "client_contact":
+            return answers.contact_answer(self.text, self.clinic.region).ok
+        if requested == "booking_time":
+            return answers.names_time(self.text, self.clinic, self.now)
+        if requested == "booking_service":  # "swedish massage" reads as a massage-types question
+            return bool(answers.named_services(self.clinic, self.text))
+        if requested == "booking_confirmed":
+            return answers.is_yes(self.text) or answers.is_no(self.text)
+        return False
+
+    def asks_about_pregnancy(self) -> bool:
+        """ "Is it ok if I'm pregnant?": the form answers it from the FAQ's pregnancy entry
+        (whatever intent the classifier guessed) until the triage reads every message."""
+        return "pregnan" in self.text.casefold() and answers.looks_like_question(self.text)
 
     # -- the kinds of message ----------------------------------------------------------------
 
@@ -203,10 +236,10 @@ class _Reading:
         if requested == "booking_note" and answers.looks_like_question(self.text):
             # Anything else is the note, even what the classifier took for a question ("my
             # left shoulder blade is really tight"); a question-shaped message is a question.
-            return await self._question(requested)
+            return await self.question(requested)
         if answers.is_strong_question(self.text) and requested != "booking_confirmed":
             # "What time do you close on Saturday?" names a day but asks something.
-            return await self._question(requested)
+            return await self.question(requested)
         # A note is free text: other details are read from it only when the client says
         # they are changing one ("actually make it 3pm").
         free_text = requested == "booking_note"
@@ -225,7 +258,7 @@ class _Reading:
             if changed:
                 return self.values
         if question:
-            return await self._question(requested)
+            return await self.question(requested)
         return self._reject(requested)
 
     async def button(self, requested: str | None) -> dict[str, Any]:
@@ -478,7 +511,7 @@ class _Reading:
             {"booking_time": None, "booking_alternatives": [t.isoformat() for t in times]}
         )
 
-    async def _question(self, requested: str) -> dict[str, Any]:
+    async def question(self, requested: str) -> dict[str, Any]:
         """Answer it, then the form asks its question again (nothing given is lost)."""
         intent = self._question_intent()
         text = self.text.casefold()

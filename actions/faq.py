@@ -91,25 +91,4 @@ class ActionAnswerFaq(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
-        note = _note_for_the_therapist(tracker)
-        if note is not None:
-            return [SlotSet("booking_note", note)]
         return await answer_question(dispatcher, tracker, intent)
-
-
-def _note_for_the_therapist(tracker: Tracker) -> str | None:
-    """At "anything the therapist should know?", "my left shoulder blade is really tight" is
-    the answer, though the classifier calls it a back-pain question: only a message shaped like
-    a question gets the FAQ answer there. (The rules send FAQ intents here before the form.)"""
-    if (tracker.active_loop or {}).get("name") != "booking_form":
-        return None
-    if tracker.get_slot("requested_slot") != "booking_note":
-        return None
-    text = tracker.latest_message.get("text") or ""
-    if answers.looks_like_question(text):
-        return None
-    typed = next(
-        (str(e.get("text") or "") for e in reversed(tracker.events) if e.get("event") == "user"),
-        text,
-    )
-    return answers.clean(typed or text)[:500]

@@ -125,6 +125,20 @@ def last_value(tracker: Tracker, slot: str) -> Any:
     return None
 
 
+# Intents the rules answer in the middle of a form (data/booking_rules.yml). The classifier
+# names one only above the fallback threshold (0.55); below it the form answers the question.
+RULE_INTENTS = frozenset({
+    "red_flag", "ask_benefits", "ask_back_pain", "ask_inflammation", "ask_treatment_plan",
+    "ask_what_to_expect", "ask_massage_types", "ask_clinic_info", "bot_challenge",
+})  # fmt: skip
+
+
+def for_the_rules(tracker: Tracker) -> bool:
+    """A message the rules should take: returning no slots makes Rasa reject the form's turn,
+    and the rule for that intent runs (the form asks its question again after it)."""
+    return intent_name(tracker) in RULE_INTENTS
+
+
 def wants_a_person(tracker: Tracker) -> bool:
     """The classifier is sure the client asked for a person ("can I just talk to a human?")."""
     intent = tracker.latest_message.get("intent") or {}

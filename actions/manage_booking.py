@@ -28,6 +28,7 @@ from actions.forms import (
     YES_NO,
     FixedQuestion,
     entity_values,
+    for_the_rules,
     intent_name,
     is_stale_payload,
     last_value,
@@ -83,6 +84,8 @@ class _ManageFormValidation(Action):
             ]
         if requested and wants_a_person(tracker):
             return [SlotSet("manage_stopped", "person"), SlotSet(REQUESTED_SLOT, None)]
+        if requested and for_the_rules(tracker) and not _is_an_answer(tracker, requested):
+            return []  # the rules answer the question, then the form asks again
         values = await self._read(dispatcher, tracker, requested)
         return [SlotSet(slot, value) for slot, value in values.items()]
 
@@ -248,6 +251,20 @@ _RELATIVE = re.compile(r"\b(?:later|earlier|sooner|same\s+time)\b", re.IGNORECAS
 _YES_FIRST = re.compile(r"^\W*(?:yes|yeah|yep|yup|please\s+do|go\s+ahead)\b", re.IGNORECASE)
 _LEAVE_IT = re.compile(r"\b(?:leave\s+it|keep\s+it|as\s+it\s+is|don'?t\s+(?:move|cancel))\b", re.I)
 _REFERENCE_IN = re.compile(r"\bMB[\s-]?[A-Z0-9]{6}\b", re.IGNORECASE)
+
+
+def _is_an_answer(tracker: Tracker, requested: str) -> bool:
+    """A reference, a phone number or a time, whatever the classifier thought it was."""
+    text = answers.clean(latest_text(tracker))
+    if intent_name(tracker) == "red_flag" or answers.is_strong_question(text):
+        return False
+    if requested == "manage_reference":
+        return _reference_in(text) is not None
+    if requested == "manage_contact":
+        return answers.contact_answer(text, clinic().region).ok
+    if requested == "manage_new_time":
+        return answers.names_time(text, clinic(), context.current_time())
+    return False
 
 
 def _reference_in(text: str) -> str | None:
