@@ -55,6 +55,15 @@ def _known_contact(tracker: Tracker) -> str | None:
     return None
 
 
+def _declines(tracker: Tracker) -> bool:
+    text = latest_text(tracker)
+    return (
+        wants_to_stop(tracker)
+        or (bool(_DECLINED.search(text))
+        and not any(ch.isdigit() for ch in text))
+    )
+
+
 class ValidateHandoffForm(FormValidationAction):
     """Asks for a call-back number only when nobody can answer now and we have none."""
 
@@ -68,7 +77,17 @@ class ValidateHandoffForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> list[str]:
-        if clinic_is_open(clinic(), context.current_time()) or _known_contact(tracker):
+        # The form's validation may not have run on a bare refusal (no slot was extracted from
+        # it), so the refusal is also read here, from the answer to the number question.
+        declined = tracker.get_slot("handoff_declined") or (
+            not _known_contact(tracker) and _declines(tracker)
+        )
+        if declined:
+            return []  # "no thanks, I'll ring tomorrow"
+        # Contacts the booking forms checked; the hand-off's own answer is checked below (its
+        # raw text is in the slot until then, so it can't count as known yet).
+        known = tracker.get_slot("client_contact") or tracker.get_slot("manage_contact")
+        if clinic_is_open(clinic(), context.current_time()) or known:
             return []
         return ["handoff_contact"]
 
@@ -80,7 +99,7 @@ class ValidateHandoffForm(FormValidationAction):
         checked = answers.contact_answer(text, clinic().region)
         if checked.ok:
             return {"handoff_contact": checked.value}
-        if wants_to_stop(tracker) or intent_name(tracker) == "deny" or _DECLINED.search(text):
+        if intent_name(tracker) == "deny" or _declines(tracker):
             return {"handoff_contact": None, "handoff_declined": True, REQUESTED_SLOT: None}
         checked = validate_contact(str(value or ""), clinic().region)
         if checked.ok:
@@ -121,7 +140,12 @@ class ActionHumanHandoff(Action):
             *(SlotSet(slot, None) for slot in BOOKING_SLOTS),
             *(SlotSet(slot, None) for slot in MANAGE_SLOTS),
         ]
-        if tracker.get_slot("handoff_declined"):
+        # The form's validation may not have run on a bare refusal (no slot was extracted from
+        # it), so the refusal is also read here, from the answer to the number question.
+        declined = tracker.get_slot("handoff_declined") or (
+            not _known_contact(tracker) and _declines(tracker)
+        )
+        if declined:
             dispatcher.utter_message(
                 text=f"No problem. If you change your mind, you can call us on {clinic_.phone}."
             )

@@ -206,3 +206,36 @@ async def test_declining_to_give_a_number_for_a_call_back(dispatcher: Collecting
         DOMAIN,
     )  # fmt: skip
     assert values["handoff_declined"] is True
+
+
+@pytest.mark.parametrize(
+    ("typed", "intent", "requested"),
+    [
+        ("what time do you close on saturday?", "ask_clinic_info", "booking_time"),
+        ("I've had crushing chest pain since this morning", "red_flag", "booking_note"),
+        ("will it help with sciatica?", "ask_back_pain", "client_name"),
+    ],
+)
+async def test_questions_the_classifier_is_sure_of_are_left_to_the_rules(
+    dispatcher: CollectingDispatcher, typed: str, intent: str, requested: str
+) -> None:
+    # No slot read: Rasa rejects the form's turn and the rule for the intent answers.
+    state = tracker(text=typed, intent=intent, requested=requested, slots=CHOSEN)
+    assert await ValidateBookingForm().run(dispatcher, state, DOMAIN) == []
+    assert dispatcher.messages == []
+
+
+async def test_an_answer_the_classifier_took_for_a_question_is_still_the_answer(
+    dispatcher: CollectingDispatcher,
+) -> None:
+    values = await validate(
+        ValidateBookingForm(), dispatcher, text="60 minute back massage",
+        intent="ask_massage_types", requested="booking_service",
+    )  # fmt: skip
+    assert values["booking_service"] == "back-60"
+    values = await validate(
+        ValidateBookingForm(), CollectingDispatcher(), text="my lower back is a bit stiff",
+        intent="ask_back_pain", requested="booking_note",
+        slots={**CHOSEN, "client_name": "Jo", "client_contact": "+447400444555"},
+    )  # fmt: skip
+    assert values == {"booking_note": "my lower back is a bit stiff"}
