@@ -547,6 +547,24 @@ class _Reading:
         )
 
 
+class ActionBareDetail(Action):
+    """A detail with no request around it, outside any form: "sports massage please" or
+    "Swedish massage on 13/03 at 10:30" is a booking (the form then reads the message as its
+    first), anything else ("Tuesday", "Dave") gets a request to say what they need."""
+
+    def name(self) -> str:
+        return "action_bare_detail"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        text = answers.clean(latest_text(tracker))
+        if not text.startswith("/") and answers.named_services(clinic(), text):
+            return [FollowupAction("booking_form")]
+        dispatcher.utter_message(response="utter_ask_rephrase")
+        return []
+
+
 class ActionAskBookingService(Action):
     def name(self) -> str:
         return "action_ask_booking_service"

@@ -57,10 +57,8 @@ def _known_contact(tracker: Tracker) -> str | None:
 
 def _declines(tracker: Tracker) -> bool:
     text = latest_text(tracker)
-    return (
-        wants_to_stop(tracker)
-        or (bool(_DECLINED.search(text))
-        and not any(ch.isdigit() for ch in text))
+    return wants_to_stop(tracker) or (
+        bool(_DECLINED.search(text)) and not any(ch.isdigit() for ch in text)
     )
 
 
