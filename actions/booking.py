@@ -57,7 +57,7 @@ from bot.clinic import advice
 from bot.clinic.booking import answers, wording
 from bot.clinic.booking.catalog import match_services
 from bot.clinic.booking.config import BookingConfig
-from bot.clinic.booking.contact import validate_name
+from bot.clinic.booking.contact import display_contact, validate_name
 from bot.clinic.booking.time_choice import chosen_start, earliest_free_times
 from bot.clinic.facts import Clinic, Service
 
@@ -661,17 +661,21 @@ class ActionAskBookingConfirmed(Action):
             dispatcher.utter_message(text="Shall I book it?", buttons=YES_NO)
             return []
         today = context.current_time().astimezone(clinic_.timezone).date()
+        when = wording.describe_start(start.astimezone(clinic_.timezone), today)
+        region = clinic_.region
         lines = [
-            "Here's your booking:",
-            f"• {_service_button(service, clinic_)['title']}",
-            f"• {wording.describe_start(start.astimezone(clinic_.timezone), today)}",
+            "Here's what I'll book for you:",
+            f"• {wording.sentence(answers.service_title(service))} – "
+            f"{answers.price(clinic_, service)}",
+            f"• {wording.sentence(when)}",
             f"• Name: {tracker.get_slot('client_name')}",
-            f"• Contact: {tracker.get_slot('client_contact')}",
+            f"• Contact: {display_contact(str(tracker.get_slot('client_contact')), region)}",
         ]
         note = tracker.get_slot("booking_note")
         if note and note != NO_NOTE:
-            lines.append(f"• Note: {note}")
-        lines.append("Shall I book it?")
+            lines.append(f"• Note for your therapist: {note}")
+        # Health: a reminder of what the client told us (triage) belongs here, before "yes".
+        lines.append("Shall I book it? If anything's wrong, just tell me what to change.")
         dispatcher.utter_message(text="\n".join(lines), buttons=YES_NO)
         return []
 

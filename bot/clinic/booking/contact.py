@@ -40,13 +40,14 @@ _NAME_PREFIX = re.compile(
 )
 _NAME_ALLOWED_PUNCTUATION = set(" -'.’")
 # Words that are in sentences, never in names: "actually make it Friday", "what should I wear"
-# pass every other check. Names that are also words ("Will", "May", "Grace") are not listed.
+# pass every other check. Names that are also words ("Will", "May", "Grace") and single letters
+# (initials: "John A Smith") are not listed.
 _SENTENCE_WORDS = {
-    "i", "i'm", "im", "i'd", "i'll", "you", "your", "you're", "is", "are", "am", "was", "what",
+    "i'm", "im", "i'd", "i'll", "you", "your", "you're", "is", "are", "am", "was", "what",
     "what's", "how", "when", "where", "why", "which", "do", "does", "did", "don't", "it", "it's",
     "the", "my", "me", "to", "if", "ok", "okay", "please", "thanks", "book", "booking", "massage",
     "appointment", "make", "change", "instead", "actually", "should", "would", "could", "there",
-    "this", "that", "that's", "with", "have", "has", "not", "no", "yes", "a", "an", "of", "for",
+    "this", "that", "that's", "with", "have", "has", "not", "no", "yes", "an", "of", "for",
     "in", "on", "at", "be", "can't", "cannot", "want", "like", "need", "sorry", "wait", "time",
 }  # fmt: skip
 _NOT_NAMES = {
@@ -110,6 +111,24 @@ def same_contact(stored: str, given: str, region: str) -> bool:
     return hmac.compare_digest(
         stored.casefold().encode("utf-8"), str(checked.value).casefold().encode("utf-8")
     )
+
+
+def display_contact(value: str, region: str) -> str:
+    """A stored contact as a person reads it: "07400 444555" for a number in the clinic's own
+    country, "+33 6 12 34 56 78" for one abroad, an e-mail address as it is."""
+    if "@" in value:
+        return value
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        return value
+    local = phonenumbers.region_code_for_number(number) == region
+    style = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if local
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return phonenumbers.format_number(number, style)
 
 
 def validate_name(text: str) -> Checked:
