@@ -140,7 +140,11 @@ class ValidateBookingForm(Action):
             # Nothing read: Rasa then lets the rules answer (a question the classifier is sure
             # of, a warning sign), and the form asks its question again afterwards.
             return []
-        if latest_text(tracker).strip().startswith("/"):
+        if latest_text(tracker).strip().startswith("/") and requested is None:
+            # A button that starts a booking may name the treatment ("Book a sports massage").
+            reading.text = " ".join(entity_values(tracker, "massage_type"))
+            values = await reading.first_message() if reading.text else {}
+        elif latest_text(tracker).strip().startswith("/"):
             values = await reading.button(requested)
         elif requested is None:
             values = await reading.first_message()
@@ -545,24 +549,6 @@ class _Reading:
             "booking_stopped",
             extra,
         )
-
-
-class ActionBareDetail(Action):
-    """A detail with no request around it, outside any form: "sports massage please" or
-    "Swedish massage on 13/03 at 10:30" is a booking (the form then reads the message as its
-    first), anything else ("Tuesday", "Dave") gets a request to say what they need."""
-
-    def name(self) -> str:
-        return "action_bare_detail"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        text = answers.clean(latest_text(tracker))
-        if not text.startswith("/") and answers.named_services(clinic(), text):
-            return [FollowupAction("booking_form")]
-        dispatcher.utter_message(response="utter_ask_rephrase")
-        return []
 
 
 class ActionAskBookingService(Action):

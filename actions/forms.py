@@ -74,7 +74,7 @@ def wants_to_stop(tracker: Tracker) -> bool:
 # What may run between the client's message and the form reading it: anything else (an FAQ
 # answer, the bot's own submit action) means the message was already dealt with.
 _BEFORE_THE_FORM = {
-    "action_listen", "action_extract_slots", "action_check_booking_safety", "action_bare_detail",
+    "action_listen", "action_extract_slots", "action_check_booking_safety",
     "booking_form", "cancel_booking_form", "reschedule_booking_form", "handoff_form",
     "validate_booking_form", "validate_cancel_booking_form", "validate_reschedule_booking_form",
 }  # fmt: skip

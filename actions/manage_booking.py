@@ -99,7 +99,13 @@ class _ManageFormValidation(Action):
         clinic_ = clinic()
         text = answers.clean(latest_text(tracker))
         if text.startswith("/"):
-            return await self._button(dispatcher, tracker, requested)
+            if requested is not None:
+                return await self._button(dispatcher, tracker, requested)
+            # A button that starts the form may carry the booking it is about.
+            carried = entity_values(tracker, "booking_reference") + entity_values(
+                tracker, "contact"
+            )
+            text = " ".join(carried)
         now = context.current_time()
         reference = _reference_in(text)
         contact = answers.read_contact(text, clinic_.region)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -215,7 +215,7 @@ def name_answer(text: str) -> Checked:
     return validate_name(clean(text))
 
 
-def read_name(text: str, entity_spans: list[tuple[int, int]] = ()) -> str | None:  # type: ignore[assignment]
+def read_name(text: str, entity_spans: Sequence[tuple[int, int]] = ()) -> str | None:
     """A name inside a longer message: "I'm Tom Hughes and…", "name Maria Lopez, phone …",
     "the name should be Sarah O'Connor"; or the NLU's name entities, joined into one span."""
     original = clean(text)
@@ -291,7 +291,7 @@ def read_first_message(
     text: str,
     clinic: Clinic,
     now: datetime,
-    name_spans: list[tuple[int, int]] = (),  # type: ignore[assignment]
+    name_spans: Sequence[tuple[int, int]] = (),
 ) -> FirstMessage:
     contact = read_contact(text, clinic.region)
     return FirstMessage(
@@ -329,7 +329,10 @@ def price(clinic: Clinic, service: Service) -> str:
 def service_title(service: Service) -> str:
     """ "30-minute back massage" from "Back massage (30 minutes)", to use inside a sentence."""
     kind = service.name.split("(")[0].strip()
-    kind = kind[:1].lower() + kind[1:] if not kind[:2].isupper() else kind
-    if kind.lower().startswith("swedish"):
-        kind = "Swedish" + kind[len("swedish") :]
+    first = kind.split(" ")[0]
+    if first.casefold() not in _PROPER_ADJECTIVES and not first[:2].isupper():
+        kind = kind[:1].lower() + kind[1:]
     return f"{service.duration_minutes}-minute {kind}"
+
+
+_PROPER_ADJECTIVES = {"swedish", "thai", "indian", "hawaiian", "japanese", "chinese", "balinese"}
