@@ -235,6 +235,21 @@ class _Reading:
         return self.values
 
     async def answer(self, requested: str) -> dict[str, Any]:
+        values = await self._answer(requested)
+        self.health(requested)
+        return values
+
+    def health(self, requested: str) -> None:
+        """What the client's answer says about their health: the one place every answer and
+        the note pass through once read (red flags never get here: the rules end the booking
+        first). Today: caution signs in the note get the advice before the summary."""
+        if self.values.get("booking_note") in {None, NO_NOTE} or requested != "booking_note":
+            return
+        caution_signs = latest_triage(self.tracker).get("caution_signs") or []
+        if caution_signs:
+            self.dispatcher.utter_message(text=advice.caution_before_booking(caution_signs))
+
+    async def _answer(self, requested: str) -> dict[str, Any]:
         correcting = answers.says_correction(self.text) or requested == "booking_confirmed"
         question = answers.looks_like_question(self.text) or self._question_intent() is not None
         if requested == "booking_note" and answers.looks_like_question(self.text):
@@ -350,9 +365,6 @@ class _Reading:
                 )
                 self.values["booking_note"] = None
             else:
-                caution_signs = latest_triage(self.tracker).get("caution_signs") or []
-                if caution_signs:
-                    self.dispatcher.utter_message(text=advice.caution_before_booking(caution_signs))
                 self.values["booking_note"] = self.typed[:MAX_NOTE]
             return True
         if requested == "booking_confirmed":

@@ -239,3 +239,16 @@ async def test_an_answer_the_classifier_took_for_a_question_is_still_the_answer(
         slots={**CHOSEN, "client_name": "Jo", "client_contact": "+447400444555"},
     )  # fmt: skip
     assert values == {"booking_note": "my lower back is a bit stiff"}
+
+
+async def test_a_caution_sign_in_the_note_gets_the_advice_before_the_summary(
+    dispatcher: CollectingDispatcher,
+) -> None:
+    state = tracker(
+        text="my lower back is inflamed", requested="booking_note",
+        slots={**CHOSEN, "client_name": "Jo", "client_contact": "+447400444555"},
+    )  # fmt: skip
+    state.latest_message["triage"] = {"level": "caution", "caution_signs": ["inflammation"]}
+    values = slot_values(await ValidateBookingForm().run(dispatcher, state, DOMAIN))
+    assert values == {"booking_note": "my lower back is inflamed"}
+    assert "inflam" in texts(dispatcher).lower()
