@@ -107,7 +107,8 @@ class ValidateBookingForm(Action):
     can reach the booking unchecked. What a message is (stop, change, answer, question, wrong
     answer) is decided in the order `bot.clinic.booking.answers` describes.
 
-    Health: every answer and the note pass through `_read` — the one place to triage them.
+    Health: every read answer and the note pass through `_Reading.health` — the one place to
+    triage them; the summary (`ActionAskBookingConfirmed`) is where a reminder would go.
     """
 
     def name(self) -> str:
@@ -265,10 +266,9 @@ class _Reading:
         changed = (not free_text or correcting) and await self._other_details(
             requested, change=correcting
         )
-        if changed and requested != "booking_confirmed":
+        if changed:
+            # The question asked is asked again (at the summary: the summary with the change).
             return self.values
-        if requested == "booking_confirmed" and changed:
-            return self.values  # the summary is shown again with the change
         answered = await self._read(requested)
         if answered:
             return self.values
