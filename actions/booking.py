@@ -200,6 +200,28 @@ class _Reading:
         (whatever intent the classifier guessed) until the triage reads every message."""
         return "pregnan" in self.text.casefold() and answers.looks_like_question(self.text)
 
+    def _topic_services(self) -> list[Service]:
+        """ "Great, can I book one?" after a question about a kind of massage or about the
+        back: the services of that kind (the back massages for a back question)."""
+        seen_latest = False
+        for event in reversed(self.tracker.events):
+            if event.get("event") != "user":
+                continue
+            if not seen_latest:
+                seen_latest = True
+                continue
+            parsed = event.get("parse_data") or {}
+            entities = {e.get("entity"): e.get("value") for e in parsed.get("entities") or []}
+            kind = entities.get("massage_type")
+            if kind:
+                return answers.of_kind(self.clinic, str(kind))
+            if (parsed.get("intent") or {}).get("name") == "ask_back_pain" or entities.get(
+                "back_region"
+            ):
+                return answers.of_kind(self.clinic, "back")
+            return []
+        return []
+
     # -- the kinds of message ----------------------------------------------------------------
 
     async def first_message(self) -> dict[str, Any]:
@@ -216,6 +238,8 @@ class _Reading:
         if not services and answers.refers_to_last_booking(self.text):
             last = self.clinic.service(str(last_value(self.tracker, "booking_service") or ""))
             services = [last] if last else []
+        if not services and answers.refers_back(self.text):
+            services = self._topic_services()
         self._set_services(services)
         if found.names_time:
             previous = None

@@ -252,3 +252,16 @@ async def test_a_caution_sign_in_the_note_gets_the_advice_before_the_summary(
     values = slot_values(await ValidateBookingForm().run(dispatcher, state, DOMAIN))
     assert values == {"booking_note": "my lower back is inflamed"}
     assert "inflam" in texts(dispatcher).lower()
+
+
+async def test_book_one_after_a_back_question_offers_the_back_massages(
+    dispatcher: CollectingDispatcher,
+) -> None:
+    state = tracker(text="great, can I book one for friday at 3pm?", intent="schedule_appointment")
+    state.events[:0] = [
+        {"event": "user", "text": "can a massage help with a stiff neck?",
+         "parse_data": {"intent": {"name": "ask_back_pain"}, "entities": []}},
+        {"event": "bot", "text": "It may help the upper back and neck."},
+    ]  # fmt: skip
+    values = slot_values(await ValidateBookingForm().run(dispatcher, state, DOMAIN))
+    assert values["booking_service_options"] == ["back-30", "back-60"]

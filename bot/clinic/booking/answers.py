@@ -246,6 +246,9 @@ def named_services(clinic: Clinic, text: str, among: tuple[Service, ...] = ()) -
     back"). A length alone ("the 60 minute one") picks among `among` (the services just offered,
     or the one already chosen and its other lengths), else among all services."""
     text = clean(text)
+    ranked = _by_superlative(clinic, text, among)
+    if ranked:
+        return ranked
     minutes = wanted_minutes(text)
     kind = match_services(clinic, _LENGTHS.sub(" ", text)) if _names_a_kind(text) else []
     if not kind:
@@ -269,6 +272,38 @@ _KIND_WORDS = re.compile(
     r"remedial|relax|pregnan|deep",
     re.IGNORECASE,
 )
+
+
+_SUPERLATIVES = (
+    (re.compile(r"\b(?:cheapest|least\s+expensive|lowest\s+price)\b", re.I), "price", min),
+    (re.compile(r"\b(?:most\s+expensive|dearest)\b", re.I), "price", max),
+    (re.compile(r"\b(?:shortest|quickest)\b", re.I), "duration_minutes", min),
+    (re.compile(r"\b(?:longest)\b", re.I), "duration_minutes", max),
+)
+
+
+def _by_superlative(clinic: Clinic, text: str, among: tuple[Service, ...]) -> list[Service]:
+    """ "the cheapest one", "the longest one": all the services that share that price or length
+    (more than one is then offered as a choice)."""
+    pool = among or clinic.services
+    for pattern, field, pick in _SUPERLATIVES:
+        if pattern.search(text) and pool:
+            best = pick(getattr(s, field) for s in pool)
+            return [s for s in pool if getattr(s, field) == best]
+    return []
+
+
+def of_kind(clinic: Clinic, massage_type: str) -> list[Service]:
+    """The clinic's services of one kind ("back": the 30 and 60 minute back massages)."""
+    return [s for s in clinic.services if s.massage_type == massage_type]
+
+
+def refers_back(text: str) -> bool:
+    """ "can I book one?", "book that": the treatment the conversation was just about."""
+    return bool(_REFERS_BACK.search(text or ""))
+
+
+_REFERS_BACK = re.compile(r"\b(?:one|that|it|this|them)\b", re.IGNORECASE)
 
 
 def _names_a_kind(text: str) -> bool:

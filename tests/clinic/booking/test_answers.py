@@ -121,3 +121,14 @@ def test_first_message(back_clinic: Clinic) -> None:
 def test_bare_hour() -> None:
     assert answers.bare_hour("ok 12 then") == "at 12"
     assert answers.bare_hour("30 minutes") is None
+
+
+def test_superlatives_pick_services(back_clinic: Clinic) -> None:
+    cheapest = answers.named_services(back_clinic, "book me the cheapest one for friday")
+    assert [s.id for s in cheapest] == ["back-30"]
+    assert [s.id for s in answers.named_services(back_clinic, "the longest one")] == ["back-60"]
+
+
+def test_refers_back() -> None:
+    assert answers.refers_back("great, can I book one for thursday at 2pm?")
+    assert not answers.refers_back("can I book an appointment?")
