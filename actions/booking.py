@@ -14,10 +14,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from datetime import date
+from dataclasses import replace
+from datetime import date, datetime
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
@@ -25,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions import context
 from actions.context import clinic, health_concerns, latest_assessment
+from actions.faq import answer_question
 from actions.forms import (
     BOOKING_SLOTS,
     PERSON_BUTTON,
@@ -32,10 +34,16 @@ from actions.forms import (
     YES_NO,
     FixedQuestion,
     entity_values,
+    for_the_rules,
     intent_name,
+    is_stale_payload,
+    last_value,
     latest_text,
     person_offer,
     reject_answer,
+    typed_text,
+    unread_message,
+    wants_a_person,
     wants_to_stop,
 )
 from actions.time_question import (
@@ -46,10 +54,10 @@ from actions.time_question import (
     time_before_latest_message,
 )
 from bot.clinic import advice
-from bot.clinic.booking import wording
+from bot.clinic.booking import answers, wording
 from bot.clinic.booking.catalog import match_services
 from bot.clinic.booking.config import BookingConfig
-from bot.clinic.booking.contact import validate_contact, validate_name
+from bot.clinic.booking.contact import display_contact, validate_name
 from bot.clinic.booking.time_choice import chosen_start, earliest_free_times
 from bot.clinic.facts import Clinic, Service
 
@@ -82,7 +90,27 @@ def _service_button(service: Service, clinic_: Clinic) -> dict[str, str]:
     }
 
 
-class ValidateBookingForm(FormValidationAction):
+# Intents that make an unclear message a question rather than an answer, when the classifier
+# ranks one of them first (below the fallback threshold: above it, the rules answered already).
+QUESTION_INTENTS = (
+    "ask_benefits", "ask_back_pain", "ask_inflammation", "ask_treatment_plan",
+    "ask_what_to_expect", "ask_massage_types", "ask_clinic_info", "bot_challenge",
+)  # fmt: skip
+DETAILS = ("booking_service", "booking_time", "client_name", "client_contact")
+
+
+class ValidateBookingForm(Action):
+    """Reads each of the client's messages whole and decides what it says to the booking.
+
+    The slots have `custom` mappings in domain.yml: Rasa fills none of them, so nothing the
+    entity extractor cut out of a message ("07400" of "07400 444555", "Dave Smith" as a date)
+    can reach the booking unchecked. What a message is (stop, change, answer, question, wrong
+    answer) is decided in the order `bot.clinic.booking.answers` describes.
+
+    Health: every read answer and the note pass through `_Reading.health` — the one place to
+    triage them; the summary (`ActionAskBookingConfirmed`) is where a reminder would go.
+    """
+
     def name(self) -> str:
         return "validate_booking_form"
 
@@ -92,103 +120,471 @@ class ValidateBookingForm(FormValidationAction):
         if advice.stops_booking(health_concerns(tracker)):
             # The safety action has just explained why: no booking in this conversation.
             return [SlotSet("booking_stopped", "red_flag"), SlotSet(REQUESTED_SLOT, None)]
+        if not unread_message(tracker):
+            return []
         requested = tracker.get_slot(REQUESTED_SLOT)
-        # A bare "no" where no yes/no question was asked means they'd rather not go on; at the
-        # time it means "none of those" and at the note "nothing to add" (see the validators).
-        declined = (
-            requested in {"booking_service", "client_name", "client_contact"}
-            and intent_name(tracker) == "deny"
-            and len(latest_text(tracker).split()) <= 3
-        )
-        if requested and (wants_to_stop(tracker) or declined):
+        if requested and wants_to_stop(tracker):
             return [
                 *(SlotSet(slot, None) for slot in BOOKING_SLOTS),
                 SlotSet("booking_stopped", "client"),
                 SlotSet(REQUESTED_SLOT, None),
             ]
-        return await super().run(dispatcher, tracker, domain)
+        if requested and wants_a_person(tracker):
+            # The rules can't start the hand-off form from inside this one: end the booking
+            # and let the submit action hand over (booking_stopped "person").
+            return [SlotSet("booking_stopped", "person"), SlotSet(REQUESTED_SLOT, None)]
+        reading = _Reading(dispatcher, tracker)
+        if requested and reading.asks_about_pregnancy():
+            values = await reading.question(requested)
+            return [SlotSet(slot, value) for slot, value in values.items()]
+        if requested and for_the_rules(tracker) and not reading.answers_the_question(requested):
+            # Nothing read: Rasa then lets the rules answer (a question the classifier is sure
+            # of, a warning sign), and the form asks its question again afterwards.
+            return []
+        if latest_text(tracker).strip().startswith("/") and requested is None:
+            # A button that starts a booking may name the treatment ("Book a sports massage").
+            reading.text = " ".join(entity_values(tracker, "massage_type"))
+            values = await reading.first_message() if reading.text else {}
+        elif latest_text(tracker).strip().startswith("/"):
+            values = await reading.button(requested)
+        elif requested is None:
+            values = await reading.first_message()
+        else:
+            values = await reading.answer(requested)
+        return [SlotSet(slot, value) for slot, value in values.items()]
 
-    async def validate_booking_service(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        clinic_ = clinic()
-        found = match_services(
-            clinic_, str(value or ""), *entity_values(tracker, "massage_type"), latest_text(tracker)
-        )
-        if len(found) == 1:
-            return {
-                "booking_service": found[0].id,
-                "booking_service_options": None,
-                "booking_failures": 0,
-            }
-        if found:
-            return {"booking_service": None, "booking_service_options": [s.id for s in found]}
-        return reject_answer(
-            dispatcher, tracker, "booking_service",
-            "Sorry, that isn't one of the treatments I can book.",
-            "booking_failures", "booking_stopped", {"booking_service_options": None},
-        )  # fmt: skip
 
-    async def validate_booking_time(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        clinic_ = clinic()
-        service = clinic_.service(str(tracker.get_slot("booking_service") or ""))
-        if intent_name(tracker) == "deny" and chosen_start(value) is None:
-            return {"booking_time": None, "booking_alternatives": None}
-        day_slot = tracker.get_slot("booking_day")
-        default_day = date.fromisoformat(day_slot) if day_slot else None
-        # The whole message, not the entity the NLU cut out of it: "thursday after work" is
-        # more than "thursday". A time tapped on a button arrives as the value.
-        text = latest_text(tracker)
-        use_text = text and not text.startswith("/") and chosen_start(value) is None
-        answer = text if use_text else str(value or "")
-        return await answer_time(
-            dispatcher, tracker, BOOKING_TIME, service, answer, default_day,
-            previous=time_before_latest_message(tracker, "booking_time"),
-            asked=tracker.get_slot(REQUESTED_SLOT) == "booking_time",
-        )  # fmt: skip
+class _Reading:
+    """One message read against the booking so far."""
 
-    async def validate_client_name(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        checked = validate_name(str(value or ""))
-        if checked.ok:
-            return {"client_name": checked.value, "booking_failures": 0}
-        return reject_answer(
-            dispatcher, tracker, "client_name", checked.reason, "booking_failures",
-            "booking_stopped",
-        )  # fmt: skip
+    def __init__(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+        self.dispatcher = dispatcher
+        self.tracker = tracker
+        self.clinic = clinic()
+        self.now = context.current_time()
+        self.today = self.now.astimezone(self.clinic.timezone).date()
+        self.text = answers.clean(latest_text(tracker))
+        # The NLU folds look-alike letters ("Анна" → "Anna"); names and notes keep what was typed.
+        self.typed = answers.clean(typed_text(tracker))
+        self.values: dict[str, Any] = {}
 
-    async def validate_client_contact(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        checked = validate_contact(str(value or ""), clinic().region)
-        if checked.ok:
-            return {"client_contact": checked.value, "booking_failures": 0}
-        return reject_answer(
-            dispatcher, tracker, "client_contact", checked.reason, "booking_failures",
-            "booking_stopped",
-        )  # fmt: skip
+    def slot(self, name: str) -> Any:
+        return self.values[name] if name in self.values else self.tracker.get_slot(name)
 
-    async def validate_booking_note(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        text = str(value or "").strip()
-        if intent_name(tracker) == "deny" or not text or _NO_NOTE.match(text):
-            return {"booking_note": NO_NOTE}
-        if _YES_ONLY.match(text):
-            dispatcher.utter_message(text="Sure — what would you like the therapist to know?")
-            return {"booking_note": None}
-        guidance = advice.concern_in_form(clinic(), latest_assessment(tracker).concerns)
+    @property
+    def service(self) -> Service | None:
+        return self.clinic.service(str(self.slot("booking_service") or ""))
+
+    def answers_the_question(self, requested: str) -> bool:
+        """Whether a message the classifier took for a question is in fact the answer asked
+        for: a statement at the note ("my left shoulder blade is really tight"), a name, a
+        number, a time that isn't phrased as a question."""
+        if intent_name(self.tracker) == "red_flag" or answers.looks_like_question(self.text):
+            return False
+        if requested == "booking_note":
+            return True
+        if requested == "client_name":
+            return answers.name_answer(self.typed).ok
+        if requested == "client_contact":
+            return answers.contact_answer(self.text, self.clinic.region).ok
+        if requested == "booking_time":
+            return answers.names_time(self.text, self.clinic, self.now)
+        if requested == "booking_service":  # "swedish massage" reads as a massage-types question
+            return bool(answers.named_services(self.clinic, self.text))
+        if requested == "booking_confirmed":
+            return answers.is_yes(self.text) or answers.is_no(self.text)
+        return False
+
+    def asks_about_pregnancy(self) -> bool:
+        """ "Is it ok if I'm pregnant?": the form answers it from the FAQ's pregnancy entry
+        (whatever intent the classifier guessed) until the triage reads every message."""
+        return "pregnan" in self.text.casefold() and answers.looks_like_question(self.text)
+
+    def _topic_services(self) -> list[Service]:
+        """ "Great, can I book one?" after a question about a kind of massage or about the
+        back: the services of that kind (the back massages for a back question)."""
+        seen_latest = False
+        for event in reversed(self.tracker.events):
+            if event.get("event") != "user":
+                continue
+            if not seen_latest:
+                seen_latest = True
+                continue
+            parsed = event.get("parse_data") or {}
+            entities = {e.get("entity"): e.get("value") for e in parsed.get("entities") or []}
+            kind = entities.get("massage_type")
+            if kind:
+                return answers.of_kind(self.clinic, str(kind))
+            if (parsed.get("intent") or {}).get("name") == "ask_back_pain" or entities.get(
+                "back_region"
+            ):
+                return answers.of_kind(self.clinic, "back")
+            return []
+        return []
+
+    # -- the kinds of message ----------------------------------------------------------------
+
+    async def first_message(self) -> dict[str, Any]:
+        """ "Can I book a 30 min back massage tomorrow 2ish?": keep everything it says."""
+        spans = [
+            (int(e["start"]), int(e["end"]))
+            for e in self.tracker.latest_message.get("entities") or []
+            if e.get("entity") == "name" and "start" in e and "end" in e
+        ]
+        found = answers.read_first_message(self.text, self.clinic, self.now, spans)
+        if found.name:
+            found = replace(found, name=answers.read_name(self.typed) or found.name)
+        services = list(found.services)
+        if not services and answers.refers_to_last_booking(self.text):
+            last = self.clinic.service(str(last_value(self.tracker, "booking_service") or ""))
+            services = [last] if last else []
+        if not services and answers.refers_back(self.text):
+            services = self._topic_services()
+        self._set_services(services)
+        if found.names_time:
+            previous = None
+            if answers.refers_to_last_booking(self.text):
+                previous = chosen_start(last_value(self.tracker, "booking_time"))
+            await self._set_time(answers.without_details(self.text, self.clinic.region), previous)
+            start = chosen_start(self.values.get("booking_time"))
+            service = self.service
+            if start is not None and service is not None:
+                when = wording.describe_start(start.astimezone(self.clinic.timezone), self.today)
+                self.dispatcher.utter_message(
+                    text=f"{wording.sentence(when)} is free for a {answers.service_title(service)}."
+                )
+        if found.name:
+            self.values["client_name"] = found.name
+        if found.contact:
+            self.values["client_contact"] = found.contact
+        return self.values
+
+    async def answer(self, requested: str) -> dict[str, Any]:
+        values = await self._answer(requested)
+        self.health(requested)
+        return values
+
+    def health(self, requested: str) -> None:
+        """What the client's answer says about their health: the one place every answer and
+        the note pass through once read (red flags never get here: the rules end the booking
+        first). Today: concerns in the note get their advice before the summary."""
+        if self.values.get("booking_note") in {None, NO_NOTE} or requested != "booking_note":
+            return
+        guidance = advice.concern_in_form(self.clinic, latest_assessment(self.tracker).concerns)
         if guidance:
-            dispatcher.utter_message(text=guidance)
-        return {"booking_note": text[:MAX_NOTE]}
+            self.dispatcher.utter_message(text=guidance)
 
-    async def validate_booking_confirmed(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return {"booking_confirmed": bool(value)}
+    async def _answer(self, requested: str) -> dict[str, Any]:
+        correcting = answers.says_correction(self.text) or requested == "booking_confirmed"
+        question = answers.looks_like_question(self.text) or self._question_intent() is not None
+        if requested == "booking_note" and answers.looks_like_question(self.text):
+            # Anything else is the note, even what the classifier took for a question ("my
+            # left shoulder blade is really tight"); a question-shaped message is a question.
+            return await self.question(requested)
+        if answers.is_strong_question(self.text) and requested != "booking_confirmed":
+            # "What time do you close on Saturday?" names a day but asks something.
+            return await self.question(requested)
+        # A note is free text: other details are read from it only when the client says
+        # they are changing one ("actually make it 3pm").
+        free_text = requested == "booking_note"
+        changed = (not free_text or correcting) and await self._other_details(
+            requested, change=correcting
+        )
+        if changed:
+            # The question asked is asked again (at the summary: the summary with the change).
+            return self.values
+        answered = await self._read(requested)
+        if answered:
+            return self.values
+        if not question and not free_text:
+            changed = await self._other_details(requested, change=True)
+            if changed:
+                return self.values
+        if question:
+            return await self.question(requested)
+        return self._reject(requested)
+
+    async def button(self, requested: str | None) -> dict[str, Any]:
+        """A tapped button: only one the bot showed with its last reply counts; an old one
+        ("Book an appointment" three turns ago) changes nothing and the question is asked
+        again."""
+        if requested is None or is_stale_payload(self.tracker):
+            # The question is asked again. (Setting the asked slot, even to None, tells Rasa
+            # the form read the message; with nothing set it would reject the form's turn.)
+            return {requested: None} if requested else {}
+        intent = intent_name(self.tracker)
+        if requested == "booking_service":
+            self._set_services(
+                [
+                    s
+                    for s in map(self.clinic.service, entity_values(self.tracker, "massage_type"))
+                    if s
+                ]
+            )
+        elif requested == "booking_time":
+            tapped = entity_values(self.tracker, "date_time")
+            if tapped:
+                await self._set_time(tapped[0])
+        elif requested == "booking_note" and intent == "deny":
+            self.values["booking_note"] = NO_NOTE
+        elif requested == "booking_confirmed" and intent in {"affirm", "deny"}:
+            self.values["booking_confirmed"] = intent == "affirm"
+        return self.values or {requested: None}
+
+    # -- the question asked --------------------------------------------------------------------
+
+    async def _read(self, requested: str) -> bool:
+        """The whole message as the answer to `requested`; False if it isn't one."""
+        if requested == "booking_service":
+            options = tuple(
+                s for s in map(self.clinic.service, self.slot("booking_service_options") or []) if s
+            )
+            services = answers.named_services(self.clinic, self.text, options)
+            if not services:
+                services = match_services(self.clinic, self.text)
+                if len(services) == len(self.clinic.services):
+                    services = []
+            if services:
+                self._set_services(services)
+                return True
+            self.error = "Sorry, that isn't one of the treatments I can book."
+            return False
+        if requested == "booking_time":
+            if intent_name(self.tracker) == "deny" and answers.is_no(self.text):
+                self.values.update({"booking_time": None, "booking_alternatives": None})
+                return True
+            if not answers.names_time(self.text, self.clinic, self.now):
+                if answers.looks_like_question(self.text) and self._asks_for_times():
+                    await self._offer_earliest()
+                    return True
+                if answers.looks_like_question(self.text) or self._question_intent():
+                    return False
+            await self._set_time(self.text, asked=True)
+            return True
+        if requested == "client_name":
+            checked = answers.name_answer(self.typed)
+            if not checked.ok:
+                named = answers.read_name(self.typed)
+                checked = validate_name(named) if named else checked
+            if checked.ok:
+                self.values.update({"client_name": checked.value, "booking_failures": 0})
+                return True
+            self.error = checked.reason
+            return False
+        if requested == "client_contact":
+            checked = answers.contact_answer(self.text, self.clinic.region)
+            if checked.ok:
+                self.values.update({"client_contact": checked.value, "booking_failures": 0})
+                return True
+            self.error = checked.reason
+            return False
+        if requested == "booking_note":
+            if answers.is_no_note(self.text) or (
+                intent_name(self.tracker) == "deny" and len(self.text.split()) <= 3
+            ):
+                self.values["booking_note"] = NO_NOTE
+            elif answers.wants_to_add_note(self.text):
+                self.dispatcher.utter_message(
+                    text="Sure — what would you like the therapist to know?"
+                )
+                self.values["booking_note"] = None
+            else:
+                self.values["booking_note"] = self.typed[:MAX_NOTE]
+            return True
+        if requested == "booking_confirmed":
+            if answers.is_yes(self.text) or (
+                intent_name(self.tracker) == "affirm" and not answers.looks_like_question(self.text)
+            ):
+                self.values["booking_confirmed"] = True
+                return True
+            if answers.is_no(self.text) or intent_name(self.tracker) == "deny":
+                self.values["booking_confirmed"] = False
+                return True
+            self.error = "Sorry, I didn't catch that — shall I book it? Yes or no?"
+            return False
+        return False
+
+    # -- other details in the same message -----------------------------------------------------
+
+    async def _other_details(self, requested: str, change: bool) -> bool:
+        """Fill details the message holds besides the one asked; with `change`, also replace
+        ones already given ("actually make it Friday"). True if anything was filled or changed."""
+        before = {slot: self.slot(slot) for slot in DETAILS}
+        done = False
+        if requested != "client_contact":
+            found = answers.read_contact(self.text, self.clinic.region)
+            if (
+                found
+                and found.value != before["client_contact"]
+                and (change or not before["client_contact"])
+            ):
+                self.values["client_contact"] = found.value
+                done = True
+                if before["client_contact"]:
+                    self.dispatcher.utter_message(
+                        text=f"Thanks — I've changed your contact to {found.value}."
+                    )
+        if requested != "client_name" and (change or not before["client_name"]):
+            name = (
+                answers.read_name(self.typed)
+                if re.search(r"\bname\b|\bunder\b", self.text, re.I) or not before["client_name"]
+                else None
+            )
+            if name and name != before["client_name"] and requested != "booking_service":
+                self.values["client_name"] = name
+                done = True
+                if before["client_name"]:
+                    self.dispatcher.utter_message(text=f"Thanks — I've changed the name to {name}.")
+        if requested != "booking_service" and (change or not before["booking_service"]):
+            current = self.service
+            among = tuple(
+                s
+                for s in self.clinic.services
+                if current and s.massage_type == current.massage_type
+            )
+            services = answers.named_services(
+                self.clinic, answers.without_details(self.text, self.clinic.region), among
+            )
+            if services and [s.id for s in services] != [before["booking_service"]]:
+                self._set_services(services)
+                done = True
+                if before["booking_service"] and len(services) == 1:
+                    self.dispatcher.utter_message(
+                        text=f"OK, I've changed that to a {answers.service_title(services[0])} "
+                        f"({answers.price(self.clinic, services[0])})."
+                    )
+                if self.slot("booking_time") and len(services) == 1:
+                    await self._set_time(str(self.slot("booking_time")))  # still fits?
+        if requested != "booking_time" and (change or not before["booking_time"]):
+            text = answers.without_details(self.text, self.clinic.region)
+            if answers.names_time(text, self.clinic, self.now):
+                previous = chosen_start(before["booking_time"])
+                await self._set_time(text, previous, announce=bool(previous))
+                done = True
+        return done
+
+    # -- setting details -----------------------------------------------------------------------
+
+    def _set_services(self, services: list[Service]) -> None:
+        if len(services) == 1:
+            self.values.update(
+                {
+                    "booking_service": services[0].id,
+                    "booking_service_options": None,
+                    "booking_failures": 0,
+                }
+            )
+        elif services:
+            self.values.update(
+                {"booking_service": None, "booking_service_options": [s.id for s in services]}
+            )
+
+    async def _set_time(
+        self,
+        answer: str,
+        previous: datetime | None = None,
+        asked: bool = False,
+        announce: bool = False,
+    ) -> None:
+        default_day = None
+        held = self.slot("booking_day")
+        offered = offered_times(self.tracker, "booking_alternatives")
+        if held:
+            default_day = date.fromisoformat(held)
+        elif previous is not None:
+            default_day = previous.astimezone(self.clinic.timezone).date()
+        elif offered:
+            # "5pm is good" after free times on Thursday: Thursday at 17:00
+            default_day = offered[0].astimezone(self.clinic.timezone).date()
+        if chosen_start(answer) is None:
+            wanted = answers.read_time(answer, self.clinic, self.now, default_day)
+            if not wanted.understood and default_day is not None:
+                answer = answers.bare_hour(answer) or answer
+            elif previous is not None and wanted.day and not (wanted.at or wanted.window):
+                # "actually make it Friday": the new day at the time already chosen
+                local = previous.astimezone(self.clinic.timezone)
+                answer = datetime.combine(wanted.day, local.time(), local.tzinfo).isoformat()
+            elif wanted.at and not held and previous is None and offered:
+                same = [
+                    t for t in offered if t.astimezone(self.clinic.timezone).time() == wanted.at
+                ]
+                answer = same[0].isoformat() if same else answer
+        values = await answer_time(
+            self.dispatcher, self.tracker, BOOKING_TIME, self.service, answer, default_day,
+            previous=previous or time_before_latest_message(self.tracker, "booking_time"),
+            asked=asked or previous is None,
+        )  # fmt: skip
+        self.values.update(values)
+        start = chosen_start(values.get("booking_time"))
+        if announce and start is not None:
+            when = wording.describe_start(start.astimezone(self.clinic.timezone), self.today)
+            self.dispatcher.utter_message(text=f"OK, I've changed that to {when}.")
+
+    # -- questions and wrong answers -----------------------------------------------------------
+
+    def _question_intent(self) -> str | None:
+        for ranked in self.tracker.latest_message.get("intent_ranking") or []:
+            name = ranked.get("name")
+            if name in {"nlu_fallback"}:
+                continue
+            if name in QUESTION_INTENTS and float(ranked.get("confidence") or 0) >= 0.3:
+                return str(name)
+            return None
+        return None
+
+    def _asks_for_times(self) -> bool:
+        return bool(
+            re.search(
+                r"\b(?:what|which)\b.*\b(?:got|have|free|available)\b|not sure", self.text, re.I
+            )
+        )
+
+    async def _offer_earliest(self) -> None:
+        service = self.service
+        if service is None:
+            return
+        times = await asyncio.to_thread(
+            earliest_free_times, self.clinic, context.availability(), service, self.now
+        )
+        self.dispatcher.utter_message(text=wording.EARLIEST_OFFER)
+        self.values.update(
+            {"booking_time": None, "booking_alternatives": [t.isoformat() for t in times]}
+        )
+
+    async def question(self, requested: str) -> dict[str, Any]:
+        """Answer it, then the form asks its question again (nothing given is lost)."""
+        intent = self._question_intent()
+        text = self.text.casefold()
+        if "pregnan" in text:
+            # Until the triage reads every message, pregnancy is answered by its FAQ entry.
+            await answer_question(
+                self.dispatcher, self.tracker, "ask_massage_types", {"massage_type": ["pregnancy"]}
+            )
+        elif answers.asks_price(text) and self.service is not None:
+            await answer_question(self.dispatcher, self.tracker, "ask_clinic_info")
+        elif intent == "bot_challenge":
+            self.dispatcher.utter_message(response="utter_iamabot")
+        elif intent is not None:
+            await answer_question(self.dispatcher, self.tracker, intent)
+        else:
+            self.dispatcher.utter_message(
+                text="I'm not sure about that one — our team can tell you: "
+                f"call us on {self.clinic.phone}, or ask me to put you through to a person."
+            )
+        return {REQUESTED_SLOT: requested, requested: None}
+
+    def _reject(self, requested: str) -> dict[str, Any]:
+        reason = getattr(self, "error", "") or "Sorry, I didn't catch that."
+        extra = {"booking_service_options": None} if requested == "booking_service" else None
+        return reject_answer(
+            self.dispatcher,
+            self.tracker,
+            requested,
+            reason,
+            "booking_failures",
+            "booking_stopped",
+            extra,
+        )
 
 
 class ActionAskBookingService(Action):
@@ -287,17 +683,21 @@ class ActionAskBookingConfirmed(Action):
             dispatcher.utter_message(text="Shall I book it?", buttons=YES_NO)
             return []
         today = context.current_time().astimezone(clinic_.timezone).date()
+        when = wording.describe_start(start.astimezone(clinic_.timezone), today)
+        region = clinic_.region
         lines = [
-            "Here's your booking:",
-            f"• {_service_button(service, clinic_)['title']}",
-            f"• {wording.describe_start(start.astimezone(clinic_.timezone), today)}",
+            "Here's what I'll book for you:",
+            f"• {wording.sentence(answers.service_title(service))} – "
+            f"{answers.price(clinic_, service)}",
+            f"• {wording.sentence(when)}",
             f"• Name: {tracker.get_slot('client_name')}",
-            f"• Contact: {tracker.get_slot('client_contact')}",
+            f"• Contact: {display_contact(str(tracker.get_slot('client_contact')), region)}",
         ]
         note = tracker.get_slot("booking_note")
         if note and note != NO_NOTE:
-            lines.append(f"• Note: {note}")
-        lines.append("Shall I book it?")
+            lines.append(f"• Note for your therapist: {note}")
+        # Health: a reminder of what the client told us (triage) belongs here, before "yes".
+        lines.append("Shall I book it? If anything's wrong, just tell me what to change.")
         dispatcher.utter_message(text="\n".join(lines), buttons=YES_NO)
         return []
 
@@ -316,6 +716,8 @@ class ActionSubmitBooking(Action):
         stopped = tracker.get_slot("booking_stopped")
         if stopped == "red_flag" or stopped == "error":
             return reset
+        if stopped == "person":
+            return [*reset, FollowupAction("handoff_form")]
         if stopped == "client":
             dispatcher.utter_message(
                 text="No problem — I haven't booked anything. Anything else I can help with?"

@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.context import clinic, settings
-from actions.faq import ActionAnswerFaq
+from actions.faq import answer_question
 from bot.clinic import advice, faq
 from bot.clinic.questions import intent_when_unsure
 from bot.clinic.topics import FAQ_TOPICS, label
@@ -54,7 +54,7 @@ class ActionAskAffirmation(Action):
         )
         if sure is not None:
             # A clinic detail is asked for sure ("... and how much is it"): answer, don't ask.
-            return await ActionAnswerFaq().answer(dispatcher, tracker, sure)
+            return await answer_question(dispatcher, tracker, sure)
         await asyncio.to_thread(_log, tracker, "unclear")
         likely = [r["name"] for r in ranking if r.get("name") in FAQ_TOPICS][:MAX_SUGGESTIONS]
         for intent in ("ask_benefits", "ask_back_pain", "schedule_appointment"):

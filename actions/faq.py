@@ -1,7 +1,8 @@
 """Answering from the curated FAQ, with safety advice first where the client needs it.
 
 Every question in the message gets its answer, and follow-ups are read against the last topic
-(`bot.clinic.questions`); the slots `last_topic` and `last_topic_entities` remember it.
+(`bot.clinic.questions`); the slots `last_topic` and `last_topic_entities` remember it. The
+forms answer the questions asked in the middle of a booking with the same function.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions.context import buttons, clinic, latest_assessment, latest_entities, remember, settings
 from bot.clinic import advice, faq
+from bot.clinic.booking import answers
 from bot.clinic.questions import FOLLOW_UP, UNCLEAR_FOLLOW_UP, Topic, questions_asked
 from bot.clinic.triage import Context, get_lexicon
 
@@ -24,6 +26,95 @@ LAST_TOPIC = "last_topic"
 LAST_TOPIC_ENTITIES = "last_topic_entities"
 
 logger = logging.getLogger(__name__)
+
+
+async def answer_question(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    intent: str,
+    entities: dict[str, list[str]] | None = None,
+) -> list[EventType]:
+    """The FAQ answers to the latest message read as `intent`, with any health advice first.
+
+    Shared by the FAQ action, the fallback (with the classifier's guess) and the forms, which
+    answer the questions the rules left to them.
+    """
+    wanted = entities if entities is not None else latest_entities(tracker)
+    assessment = latest_assessment(tracker)
+    events: list[EventType] = list(remember(tracker, assessment.concerns))
+    # Postpone and consent concerns (emergency and doctor-first ones never reach the FAQ):
+    # the advice first, then the answer. The inflammation answer already is that advice.
+    concerns = list(assessment.concerns)
+    if intent == "ask_inflammation":
+        concerns = [f for f in concerns if f.advice != "inflammation"]
+    guidance = advice.concern_reply(clinic(), concerns)
+    if guidance:
+        dispatcher.utter_message(text=guidance)
+    # A general question about a health topic ("does massage help with fever?") is answered
+    # from that topic's entry.
+    for finding in assessment.findings:
+        topic = get_lexicon().concept(finding.concept).faq
+        if finding.context is Context.HYPOTHETICAL and topic is not None:
+            intent, wanted = topic.intent, {topic.entity: [topic.value]}
+            break
+    booked = _booking_price(tracker, intent)
+    if booked:
+        dispatcher.utter_message(text=booked)
+        return events
+
+    database_url = settings().database_url
+    last = Topic.from_slots(tracker.get_slot(LAST_TOPIC), tracker.get_slot(LAST_TOPIC_ENTITIES))
+    text = tracker.latest_message.get("text") or ""
+    questions = questions_asked(intent, wanted, text, last)
+    try:
+        found = await asyncio.to_thread(faq.answers_for, database_url, questions, clinic())
+        if not found:
+            await asyncio.to_thread(
+                faq.log_unanswered,
+                database_url,
+                text,
+                "no_entry",
+                intent,
+                (tracker.latest_message.get("intent") or {}).get("confidence"),
+                tracker.sender_id,
+            )
+    except SQLAlchemyError:
+        logger.exception("FAQ database unavailable")
+        dispatcher.utter_message(text=advice.unavailable(clinic()))
+        return events
+
+    if not found and intent == FOLLOW_UP:
+        dispatcher.utter_message(text=UNCLEAR_FOLLOW_UP)
+        return events
+    if not found:
+        dispatcher.utter_message(
+            text=advice.no_answer(clinic()),
+            buttons=[{"title": "Talk to a person", "payload": "/human_handoff"}],
+        )
+        return events
+    for position, answer in enumerate(found, start=1):
+        # Buttons only under the last answer, so they sit where the client reads on.
+        shown = buttons(answer.buttons) if position == len(found) else []
+        dispatcher.utter_message(text=answer.text, buttons=shown)
+    first = found[0]
+    remembered = {first.entity: first.value} if first.entity and first.value else {}
+    events.append(SlotSet(LAST_TOPIC, first.intent))
+    events.append(SlotSet(LAST_TOPIC_ENTITIES, remembered))
+    return events
+
+
+def _booking_price(tracker: Tracker, intent: str) -> str | None:
+    """ "How much is it?" in the middle of a booking is about the treatment being booked."""
+    if intent != "ask_clinic_info" or not answers.asks_price(tracker.latest_message.get("text")):
+        return None
+    clinic_ = clinic()
+    service = clinic_.service(str(tracker.get_slot("booking_service") or ""))
+    if service is None:
+        return None
+    text = f"The {answers.service_title(service)} is {answers.price(clinic_, service)}."
+    if answers.asks_parking(tracker.latest_message.get("text")):
+        text += f" Parking: {clinic_.parking}"
+    return text
 
 
 class ActionAnswerFaq(Action):
@@ -34,67 +125,4 @@ class ActionAnswerFaq(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
-        return await self.answer(dispatcher, tracker, intent)
-
-    async def answer(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, intent: str
-    ) -> list[EventType]:
-        """Answer the latest message as `intent` (the fallback passes the classifier's guess)."""
-        entities = latest_entities(tracker)
-        assessment = latest_assessment(tracker)
-        events: list[EventType] = list(remember(tracker, assessment.concerns))
-        # Postpone and consent concerns (emergency and doctor-first ones never reach the FAQ):
-        # the advice first, then the answer. The inflammation answer already is that advice.
-        concerns = list(assessment.concerns)
-        if intent == "ask_inflammation":
-            concerns = [f for f in concerns if f.advice != "inflammation"]
-        guidance = advice.concern_reply(clinic(), concerns)
-        if guidance:
-            dispatcher.utter_message(text=guidance)
-        # A general question about a health topic ("does massage help with fever?") is answered
-        # from that topic's entry.
-        for finding in assessment.findings:
-            topic = get_lexicon().concept(finding.concept).faq
-            if finding.context is Context.HYPOTHETICAL and topic is not None:
-                intent, entities = topic.intent, {topic.entity: [topic.value]}
-                break
-
-        database_url = settings().database_url
-        last = Topic.from_slots(tracker.get_slot(LAST_TOPIC), tracker.get_slot(LAST_TOPIC_ENTITIES))
-        text = tracker.latest_message.get("text") or ""
-        questions = questions_asked(intent, entities, text, last)
-        try:
-            answers = await asyncio.to_thread(faq.answers_for, database_url, questions, clinic())
-            if not answers:
-                await asyncio.to_thread(
-                    faq.log_unanswered,
-                    database_url,
-                    text,
-                    "no_entry",
-                    intent,
-                    (tracker.latest_message.get("intent") or {}).get("confidence"),
-                    tracker.sender_id,
-                )
-        except SQLAlchemyError:
-            logger.exception("FAQ database unavailable")
-            dispatcher.utter_message(text=advice.unavailable(clinic()))
-            return events
-
-        if not answers and intent == FOLLOW_UP:
-            dispatcher.utter_message(text=UNCLEAR_FOLLOW_UP)
-            return events
-        if not answers:
-            dispatcher.utter_message(
-                text=advice.no_answer(clinic()),
-                buttons=[{"title": "Talk to a person", "payload": "/human_handoff"}],
-            )
-            return events
-        for position, answer in enumerate(answers, start=1):
-            # Buttons only under the last answer, so they sit where the client reads on.
-            shown = buttons(answer.buttons) if position == len(answers) else []
-            dispatcher.utter_message(text=answer.text, buttons=shown)
-        first = answers[0]
-        remembered = {first.entity: first.value} if first.entity and first.value else {}
-        events.append(SlotSet(LAST_TOPIC, first.intent))
-        events.append(SlotSet(LAST_TOPIC_ENTITIES, remembered))
-        return events
+        return await answer_question(dispatcher, tracker, intent)

@@ -15,6 +15,8 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from bot.clinic.booking import answers
+
 REQUESTED_SLOT = "requested_slot"
 MAX_FAILURES = 3  # the third wrong answer in a row stops the form and offers a person
 
@@ -48,6 +50,15 @@ def latest_text(tracker: Tracker) -> str:
     return tracker.latest_message.get("text") or ""
 
 
+def typed_text(tracker: Tracker) -> str:
+    """The latest message as the client typed it (the NLU's text has look-alike letters folded
+    to ASCII, which would turn "Анна Петрова" into "Anna Petpova")."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return str(event.get("text") or "") or latest_text(tracker)
+    return latest_text(tracker)
+
+
 def entity_values(tracker: Tracker, entity: str) -> list[str]:
     return [
         str(e["value"])
@@ -57,7 +68,81 @@ def entity_values(tracker: Tracker, entity: str) -> list[str]:
 
 
 def wants_to_stop(tracker: Tracker) -> bool:
-    return bool(_STOP.match(latest_text(tracker)))
+    return bool(_STOP.match(latest_text(tracker))) or answers.is_stop(latest_text(tracker))
+
+
+# What may run between the client's message and the form reading it: anything else (an FAQ
+# answer, the bot's own submit action) means the message was already dealt with.
+_BEFORE_THE_FORM = {
+    "action_listen", "action_extract_slots", "action_check_booking_safety",
+    "booking_form", "cancel_booking_form", "reschedule_booking_form", "handoff_form",
+    "validate_booking_form", "validate_cancel_booking_form", "validate_reschedule_booking_form",
+}  # fmt: skip
+
+
+def unread_message(tracker: Tracker) -> bool:
+    """Whether the form has yet to read the client's latest message.
+
+    It has not when the form comes back after answering a question (the rules answered it) or
+    after the submit action asked it to pick another time.
+    """
+    if (tracker.active_loop or {}).get("is_interrupted"):
+        return False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return True
+        if event.get("event") == "action" and event.get("name") not in _BEFORE_THE_FORM:
+            return False
+    return True
+
+
+def shown_payloads(tracker: Tracker) -> set[str]:
+    """The payloads of the buttons the bot showed since the client's previous message: a
+    button from an older reply (an old widget, a messaging app) is stale."""
+    shown: set[str] = set()
+    seen_latest = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if seen_latest:
+                break
+            seen_latest = True
+        elif seen_latest and event.get("event") == "bot":
+            for button in (event.get("data") or {}).get("buttons") or []:
+                shown.add(str(button.get("payload") or ""))
+    return shown
+
+
+def is_stale_payload(tracker: Tracker) -> bool:
+    text = latest_text(tracker).strip()
+    return text.startswith("/") and text not in shown_payloads(tracker)
+
+
+def last_value(tracker: Tracker, slot: str) -> Any:
+    """The last value `slot` had that wasn't empty (a booking just made, once reset)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "slot" and event.get("name") == slot and event.get("value"):
+            return event.get("value")
+    return None
+
+
+# Intents the rules answer in the middle of a form (data/booking_rules.yml). The classifier
+# names one only above the fallback threshold (0.55); below it the form answers the question.
+RULE_INTENTS = frozenset({
+    "red_flag", "ask_benefits", "ask_back_pain", "ask_inflammation", "ask_treatment_plan",
+    "ask_what_to_expect", "ask_massage_types", "ask_clinic_info", "bot_challenge",
+})  # fmt: skip
+
+
+def for_the_rules(tracker: Tracker) -> bool:
+    """A message the rules should take: returning no slots makes Rasa reject the form's turn,
+    and the rule for that intent runs (the form asks its question again after it)."""
+    return intent_name(tracker) in RULE_INTENTS
+
+
+def wants_a_person(tracker: Tracker) -> bool:
+    """The classifier is sure the client asked for a person ("can I just talk to a human?")."""
+    intent = tracker.latest_message.get("intent") or {}
+    return intent.get("name") == "human_handoff" and float(intent.get("confidence") or 0) >= 0.55
 
 
 def reject_answer(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -14,7 +15,15 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions import context
 from actions.context import clinic, settings
-from actions.forms import BOOKING_SLOTS, MANAGE_SLOTS, REQUESTED_SLOT, intent_name, wants_to_stop
+from actions.forms import (
+    BOOKING_SLOTS,
+    MANAGE_SLOTS,
+    REQUESTED_SLOT,
+    intent_name,
+    latest_text,
+    wants_to_stop,
+)
+from bot.clinic.booking import answers
 from bot.clinic.booking.config import BookingConfig
 from bot.clinic.booking.contact import validate_contact
 from bot.clinic.handoff import HandoffService, clinic_is_open
@@ -22,6 +31,10 @@ from bot.clinic.handoff import HandoffService, clinic_is_open
 logger = logging.getLogger(__name__)
 
 TRANSCRIPT_MESSAGES = 20
+# "no thanks, I'll ring tomorrow": they'd rather call us than give a number.
+_DECLINED = re.compile(
+    r"^\W*(?:no|nope|nah|rather\s+not)\b|\bi'?ll\s+(?:ring|call|phone)\b", re.IGNORECASE
+)
 
 
 def _transcript(tracker: Tracker) -> str:
@@ -42,6 +55,13 @@ def _known_contact(tracker: Tracker) -> str | None:
     return None
 
 
+def _declines(tracker: Tracker) -> bool:
+    text = latest_text(tracker)
+    return wants_to_stop(tracker) or (
+        bool(_DECLINED.search(text)) and not any(ch.isdigit() for ch in text)
+    )
+
+
 class ValidateHandoffForm(FormValidationAction):
     """Asks for a call-back number only when nobody can answer now and we have none."""
 
@@ -55,14 +75,29 @@ class ValidateHandoffForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> list[str]:
-        if clinic_is_open(clinic(), context.current_time()) or _known_contact(tracker):
+        # The form's validation may not have run on a bare refusal (no slot was extracted from
+        # it), so the refusal is also read here, from the answer to the number question.
+        declined = tracker.get_slot("handoff_declined") or (
+            not _known_contact(tracker) and _declines(tracker)
+        )
+        if declined:
+            return []  # "no thanks, I'll ring tomorrow"
+        # Contacts the booking forms checked; the hand-off's own answer is checked below (its
+        # raw text is in the slot until then, so it can't count as known yet).
+        known = tracker.get_slot("client_contact") or tracker.get_slot("manage_contact")
+        if clinic_is_open(clinic(), context.current_time()) or known:
             return []
         return ["handoff_contact"]
 
     async def validate_handoff_contact(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        if wants_to_stop(tracker):
+        text = latest_text(tracker)
+        # The whole answer first: the entity extractor keeps "07400" of "07400 444555".
+        checked = answers.contact_answer(text, clinic().region)
+        if checked.ok:
+            return {"handoff_contact": checked.value}
+        if intent_name(tracker) == "deny" or _declines(tracker):
             return {"handoff_contact": None, "handoff_declined": True, REQUESTED_SLOT: None}
         checked = validate_contact(str(value or ""), clinic().region)
         if checked.ok:
@@ -103,7 +138,12 @@ class ActionHumanHandoff(Action):
             *(SlotSet(slot, None) for slot in BOOKING_SLOTS),
             *(SlotSet(slot, None) for slot in MANAGE_SLOTS),
         ]
-        if tracker.get_slot("handoff_declined"):
+        # The form's validation may not have run on a bare refusal (no slot was extracted from
+        # it), so the refusal is also read here, from the answer to the number question.
+        declined = tracker.get_slot("handoff_declined") or (
+            not _known_contact(tracker) and _declines(tracker)
+        )
+        if declined:
             dispatcher.utter_message(
                 text=f"No problem. If you change your mind, you can call us on {clinic_.phone}."
             )

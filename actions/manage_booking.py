@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from abc import ABC, abstractmethod
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
@@ -19,19 +20,28 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions import context
 from actions.context import clinic
+from actions.faq import answer_question
 from actions.forms import (
     MANAGE_SLOTS,
     PERSON_BUTTON,
     REQUESTED_SLOT,
     YES_NO,
     FixedQuestion,
+    entity_values,
+    for_the_rules,
+    intent_name,
+    is_stale_payload,
+    last_value,
     latest_text,
     person_offer,
     reject_answer,
+    unread_message,
+    wants_a_person,
     wants_to_stop,
 )
 from actions.time_question import TimeSlots, answer_time, offered_times, slot_button
 from bot.clinic import advice
+from bot.clinic.booking import answers
 from bot.clinic.booking.config import BookingConfig
 from bot.clinic.booking.contact import validate_contact
 from bot.clinic.booking.service import normalise_reference
@@ -49,8 +59,13 @@ NEW_TIME = TimeSlots(
 )
 
 
-class _ManageFormValidation(FormValidationAction):
-    """Reference + contact first; both must match one booking before anything is shown."""
+class _ManageFormValidation(Action):
+    """Reference + contact first; both must match one booking before anything is shown.
+
+    Like the booking form, the slots have `custom` mappings and each message is read whole:
+    "Hi, I'd like to cancel MB-K7Q2XT, phone 07400 333444" gives both at once; a booking made
+    earlier in this conversation needs neither.
+    """
 
     @abstractmethod
     def name(self) -> str: ...
@@ -58,18 +73,129 @@ class _ManageFormValidation(FormValidationAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        if tracker.get_slot(REQUESTED_SLOT) and wants_to_stop(tracker):
+        if not unread_message(tracker):
+            return []
+        requested = tracker.get_slot(REQUESTED_SLOT)
+        if requested and wants_to_stop(tracker):
             return [
                 *(SlotSet(slot, None) for slot in MANAGE_SLOTS),
                 SlotSet("manage_stopped", "client"),
                 SlotSet(REQUESTED_SLOT, None),
             ]
-        return await super().run(dispatcher, tracker, domain)
+        if requested and wants_a_person(tracker):
+            return [SlotSet("manage_stopped", "person"), SlotSet(REQUESTED_SLOT, None)]
+        if requested and for_the_rules(tracker) and not _is_an_answer(tracker, requested):
+            return []  # the rules answer the question, then the form asks again
+        values = await self._read(dispatcher, tracker, requested)
+        return [SlotSet(slot, value) for slot, value in values.items()]
 
-    async def validate_manage_reference(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    @property
+    def moves(self) -> bool:
+        return self.name() == "validate_reschedule_booking_form"
+
+    async def _read(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, requested: str | None
     ) -> dict[str, Any]:
-        reference = normalise_reference(str(value or ""))
+        clinic_ = clinic()
+        text = answers.clean(latest_text(tracker))
+        if text.startswith("/"):
+            if requested is not None:
+                return await self._button(dispatcher, tracker, requested)
+            # A button that starts the form may carry the booking it is about.
+            carried = entity_values(tracker, "booking_reference") + entity_values(
+                tracker, "contact"
+            )
+            text = " ".join(carried)
+        now = context.current_time()
+        reference = _reference_in(text)
+        contact = answers.read_contact(text, clinic_.region)
+        when = answers.without_details(text, clinic_.region)
+        names_time = self.moves and (
+            answers.names_time(when, clinic_, now) or bool(_RELATIVE.search(when))
+        )
+        question = answers.is_strong_question(text) or (
+            answers.looks_like_question(text) and not names_time
+        )
+        values: dict[str, Any] = {}
+        if requested is None:
+            if reference is None and last_value(tracker, "booking_reference"):
+                # The booking made a moment ago in this chat.
+                reference = str(last_value(tracker, "booking_reference"))
+                if contact is None and last_value(tracker, "client_contact"):
+                    contact = validate_contact(
+                        str(last_value(tracker, "client_contact")), clinic_.region
+                    )
+            if names_time:
+                values["manage_pending_time"] = when
+            if reference:
+                values.update(await self._reference(dispatcher, tracker, reference))
+            if contact is not None and values.get("manage_reference"):
+                values.update(await self._contact(dispatcher, tracker, values, str(contact.value)))
+            return values
+        if requested == "manage_reference":
+            reference = reference or normalise_reference(text)
+            if reference:
+                values.update(await self._reference(dispatcher, tracker, reference))
+                if contact is not None:
+                    values.update(
+                        await self._contact(dispatcher, tracker, values, str(contact.value))
+                    )
+                return values
+        elif requested == "manage_contact":
+            checked = answers.contact_answer(text, clinic_.region)
+            if checked.ok:
+                return await self._contact(dispatcher, tracker, values, str(checked.value))
+            if not question:
+                return reject_answer(
+                    dispatcher, tracker, "manage_contact", checked.reason, "manage_failures",
+                    "manage_stopped",
+                )  # fmt: skip
+        elif requested == "manage_new_time":
+            if not question:
+                booking = tracker.get_slot("manage_booking") or {}
+                return await _new_time(dispatcher, tracker, booking, when)
+        elif requested == "manage_confirmed":
+            if names_time:
+                booking = tracker.get_slot("manage_booking") or {}
+                return await _new_time(dispatcher, tracker, booking, when)
+            agrees = intent_name(tracker) == "affirm" or (
+                not self.moves and intent_name(tracker) == "cancel_appointment"  # "yes, cancel it"
+            )
+            if answers.is_yes(text) or _YES_FIRST.match(text) or (agrees and not question):
+                return {"manage_confirmed": True}
+            if answers.is_no(text) or intent_name(tracker) == "deny" or _LEAVE_IT.search(text):
+                return {"manage_confirmed": False}
+        if question:
+            await _answer(dispatcher, tracker)
+            return {requested: None}
+        if requested == "manage_reference":
+            return reject_answer(
+                dispatcher, tracker, "manage_reference",
+                "That doesn't look like a booking reference — they look like MB-7K3Q9P.",
+                "manage_failures", "manage_stopped",
+            )  # fmt: skip
+        dispatcher.utter_message(text="Sorry, I didn't catch that — yes or no?")
+        return {requested: None}
+
+    async def _button(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, requested: str | None
+    ) -> dict[str, Any]:
+        """Only a button shown with the bot's last reply counts; an old one changes nothing."""
+        if requested is None or is_stale_payload(tracker):
+            return {requested: None} if requested else {}
+        intent = intent_name(tracker)
+        if requested == "manage_confirmed" and intent in {"affirm", "deny"}:
+            return {"manage_confirmed": intent == "affirm"}
+        tapped = entity_values(tracker, "date_time")
+        if requested == "manage_new_time" and tapped:
+            booking = tracker.get_slot("manage_booking") or {}
+            return await _new_time(dispatcher, tracker, booking, tapped[0])
+        return {requested: None}
+
+    async def _reference(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, value: str
+    ) -> dict[str, Any]:
+        reference = normalise_reference(value)
         if reference is None:
             return reject_answer(
                 dispatcher, tracker, "manage_reference",
@@ -78,21 +204,19 @@ class _ManageFormValidation(FormValidationAction):
             )  # fmt: skip
         return {"manage_reference": reference}
 
-    async def validate_manage_contact(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    async def _contact(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        values: dict[str, Any],
+        contact: str,
     ) -> dict[str, Any]:
         clinic_ = clinic()
-        checked = validate_contact(str(value or ""), clinic_.region)
-        if not checked.ok:
-            return reject_answer(
-                dispatcher, tracker, "manage_contact", checked.reason, "manage_failures",
-                "manage_stopped",
-            )  # fmt: skip
-        reference = str(tracker.get_slot("manage_reference") or "")
+        reference = str(
+            values.get("manage_reference") or tracker.get_slot("manage_reference") or ""
+        )
         try:
-            outcome = await asyncio.to_thread(
-                context.booking_service().lookup, reference, str(checked.value)
-            )
+            outcome = await asyncio.to_thread(context.booking_service().lookup, reference, contact)
         except SQLAlchemyError:
             logger.exception("booking lookup failed")
             dispatcher.utter_message(text=advice.unavailable(clinic_))
@@ -121,20 +245,52 @@ class _ManageFormValidation(FormValidationAction):
             "service_name": booking.service_name,
             "start": booking.start.isoformat(),
         }
-        values: dict[str, Any] = {
-            "manage_contact": checked.value,
+        result: dict[str, Any] = {
+            "manage_contact": contact,
             "manage_failures": 0,
             "manage_booking": found,
         }
-        pending = tracker.get_slot("manage_pending_time")
-        if pending and (tracker.active_loop or {}).get("name") == "reschedule_booking_form":
-            values.update(await _new_time(dispatcher, tracker, found, pending))
-        return values
+        pending = values.get("manage_pending_time") or tracker.get_slot("manage_pending_time")
+        if pending and self.moves:
+            result.update(await _new_time(dispatcher, tracker, found, pending))
+        return result
 
-    async def validate_manage_confirmed(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return {"manage_confirmed": bool(value)}
+
+_RELATIVE = re.compile(r"\b(?:later|earlier|sooner|same\s+time)\b", re.IGNORECASE)
+_YES_FIRST = re.compile(r"^\W*(?:yes|yeah|yep|yup|please\s+do|go\s+ahead)\b", re.IGNORECASE)
+_LEAVE_IT = re.compile(r"\b(?:leave\s+it|keep\s+it|as\s+it\s+is|don'?t\s+(?:move|cancel))\b", re.I)
+_REFERENCE_IN = re.compile(r"\bMB[\s-]?[A-Z0-9]{6}\b", re.IGNORECASE)
+
+
+def _is_an_answer(tracker: Tracker, requested: str) -> bool:
+    """A reference, a phone number or a time, whatever the classifier thought it was."""
+    text = answers.clean(latest_text(tracker))
+    if intent_name(tracker) == "red_flag" or answers.is_strong_question(text):
+        return False
+    if requested == "manage_reference":
+        return _reference_in(text) is not None
+    if requested == "manage_contact":
+        return answers.contact_answer(text, clinic().region).ok
+    if requested == "manage_new_time":
+        return answers.names_time(text, clinic(), context.current_time())
+    return False
+
+
+def _reference_in(text: str) -> str | None:
+    found = _REFERENCE_IN.search(text)
+    return normalise_reference(found.group(0)) if found else None
+
+
+async def _answer(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    """A question while cancelling or moving: its answer, then the question again."""
+    for ranked in tracker.latest_message.get("intent_ranking") or []:
+        name = str(ranked.get("name") or "")
+        if name.startswith("ask_") and float(ranked.get("confidence") or 0) >= 0.3:
+            await answer_question(dispatcher, tracker, name)
+            return
+    dispatcher.utter_message(
+        text=f"I'm not sure about that one — our team can tell you: call us on {clinic().phone}."
+    )
 
 
 async def _new_time(
@@ -157,19 +313,6 @@ class ValidateCancelBookingForm(_ManageFormValidation):
 class ValidateRescheduleBookingForm(_ManageFormValidation):
     def name(self) -> str:
         return "validate_reschedule_booking_form"
-
-    async def validate_manage_new_time(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        booking = tracker.get_slot("manage_booking") or {}
-        # The whole message ("friday after work"), unless a time was tapped on a button.
-        text = latest_text(tracker)
-        if text and not text.startswith("/") and chosen_start(value) is None:
-            value = text
-        if not booking:
-            # "Move MB-… to Friday" before we know whose booking it is: check it afterwards.
-            return {"manage_new_time": None, "manage_pending_time": str(value or "") or None}
-        return await _new_time(dispatcher, tracker, booking, value)
 
 
 class ActionAskManageReference(FixedQuestion):
@@ -248,6 +391,8 @@ class _ManageSubmit(Action, ABC):
 
     def _ended_early(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
         stopped = tracker.get_slot("manage_stopped")
+        if stopped == "person":
+            return True
         if stopped == "client":
             dispatcher.utter_message(text="No problem — I've left your booking as it is.")
         elif stopped == "failures":
@@ -262,8 +407,11 @@ class _ManageSubmit(Action, ABC):
         return stopped is not None
 
     @staticmethod
-    def reset() -> list[EventType]:
-        return [SlotSet(slot, None) for slot in MANAGE_SLOTS]
+    def reset(tracker: Tracker | None = None) -> list[EventType]:
+        events: list[EventType] = [SlotSet(slot, None) for slot in MANAGE_SLOTS]
+        if tracker is not None and tracker.get_slot("manage_stopped") == "person":
+            events.append(FollowupAction("handoff_form"))  # asked for a person mid-way
+        return events
 
 
 class ActionSubmitCancel(_ManageSubmit):
@@ -274,7 +422,7 @@ class ActionSubmitCancel(_ManageSubmit):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         if self._ended_early(dispatcher, tracker):
-            return self.reset()
+            return self.reset(tracker)
         clinic_ = clinic()
         try:
             outcome = await asyncio.to_thread(
@@ -307,7 +455,7 @@ class ActionSubmitReschedule(_ManageSubmit):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         if self._ended_early(dispatcher, tracker):
-            return self.reset()
+            return self.reset(tracker)
         clinic_ = clinic()
         new = chosen_start(tracker.get_slot("manage_new_time"))
         assert new is not None
@@ -325,9 +473,9 @@ class ActionSubmitReschedule(_ManageSubmit):
         today = context.current_time().astimezone(clinic_.timezone).date()
         if outcome.ok and outcome.booking is not None:
             dispatcher.utter_message(
-                text=f"Done — your {outcome.booking.service_name} is now "
-                f"{on_start(outcome.booking.start, today)}. Your reference stays "
-                f"{outcome.booking.reference}. The clinic will confirm the new time shortly."
+                text=f"Done — I've moved your {outcome.booking.service_name} to "
+                f"{describe_start(outcome.booking.start, today)}. Your reference stays "
+                f"{outcome.booking.reference}, and the clinic will confirm the new time shortly."
             )
             context.deliver_soon(BookingConfig.from_env())
             return self.reset()

@@ -25,8 +25,9 @@ from bot.clinic.booking.time_choice import (
     choose_time,
     chosen_start,
 )
+from bot.clinic.booking.wanted_time import read_wanted_time
 from bot.clinic.booking.wording import describe_start
-from bot.clinic.facts import Service
+from bot.clinic.facts import Clinic, Service
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,39 @@ def offered_times(tracker: Tracker, slot: str) -> list[datetime]:
     return [t for t in map(chosen_start, tracker.get_slot(slot) or []) if t]
 
 
+def _one_of_the_offered(
+    tracker: Tracker,
+    slots: TimeSlots,
+    answer: Any,
+    clinic_: Clinic,
+    default_day: date | None,
+    previous: datetime | None,
+) -> Any:
+    """ "Tuesday at 2pm" after free times next week were offered is next week's Tuesday, even
+    said on a Tuesday: a time the client names from the list offered is that one."""
+    offered = offered_times(tracker, slots.alternatives)
+    if not offered or not isinstance(answer, str) or chosen_start(answer) is not None:
+        return answer
+    wanted = read_wanted_time(answer, clinic_, context.current_time(), previous=previous,
+                              default_day=default_day)  # fmt: skip
+    if wanted.at is None:
+        return answer
+    offered_days = {t.astimezone(clinic_.timezone).date() for t in offered}
+    if wanted.day is not None and wanted.day not in offered_days:
+        # "tuesday" said on a Tuesday, after free times next week: next week's Tuesday
+        same_weekday = sorted(d for d in offered_days if d.weekday() == wanted.day.weekday())
+        if same_weekday:
+            local = datetime.combine(same_weekday[0], wanted.at, clinic_.timezone)
+            return local.isoformat()
+    for start in offered:
+        local = start.astimezone(clinic_.timezone)
+        if local.time() != wanted.at:
+            continue
+        if wanted.day is None or wanted.day.weekday() == local.weekday():
+            return start.isoformat()
+    return answer
+
+
 def time_before_latest_message(tracker: Tracker, slot: str) -> datetime | None:
     """The time `slot` held before the client's latest message ("same time next week")."""
     seen_latest = False
@@ -86,6 +120,7 @@ async def answer_time(
     answer, such as a phone number), an answer that isn't a time at all changes nothing.
     """
     clinic_ = context.clinic()
+    answer = _one_of_the_offered(tracker, slots, answer, clinic_, default_day, previous)
     try:
         choice = await asyncio.to_thread(
             choose_time,

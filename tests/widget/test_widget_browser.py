@@ -57,17 +57,6 @@ def received(bot_url: str) -> list[dict[str, Any]]:
 
 def test_faq_question_and_quick_reply(page: Any, stub_bot: Any) -> None:
     log = open_demo(page, stub_bot.url)
-    page.get_by_label("Your message").fill("What are the benefits?")
-    page.get_by_role("button", name="Send").click()
-    expect(log.locator(".mb-user").last).to_have_text("You said:What are the benefits?")
-    answer = log.locator(".mb-bot").filter(has_text="may help with")
-    expect(answer.locator("strong")).to_have_text("Massage")
-    expect(answer.locator("li")).to_have_text(["relaxation", "sleep", "muscle recovery"])
-    link = log.get_by_role("link", name="our benefits page")
-    expect(link).to_have_attribute("href", "https://example.org/benefits")
-    expect(link).to_have_attribute("rel", "noopener noreferrer")
-    expect(log.locator(".mb-bot em")).to_have_text("General information, not medical advice.")
-
     # The quick reply: stays visible, marked as chosen, and its title is shown as the answer.
     choice = page.get_by_role("button", name="Book an appointment")
     choice.click()
@@ -78,7 +67,35 @@ def test_faq_question_and_quick_reply(page: Any, stub_bot: Any) -> None:
     expect(log.locator(".mb-user").last).to_have_text("You said:Book an appointment")
     expect(log).to_contain_text("Which day suits you?")
     assert {"text": "/schedule_appointment"}.items() <= received(stub_bot.url)[-1].items()
+
+    page.get_by_label("Your message").fill("What are the benefits?")
+    page.get_by_role("button", name="Send").click()
+    expect(log.locator(".mb-user").last).to_have_text("You said:What are the benefits?")
+    answer = log.locator(".mb-bot").filter(has_text="may help with")
+    expect(answer.locator("strong")).to_have_text("Massage")
+    expect(answer.locator("li")).to_have_text(["relaxation", "sleep", "muscle recovery"])
+    link = log.get_by_role("link", name="our benefits page")
+    expect(link).to_have_attribute("href", "https://example.org/benefits")
+    expect(link).to_have_attribute("rel", "noopener noreferrer")
+    expect(log.locator(".mb-bot em")).to_have_text("General information, not medical advice.")
     screenshot(page, "widget-faq-and-quick-reply")
+    assert not page.errors
+
+
+def test_buttons_are_disabled_once_the_conversation_moves_on(page: Any, stub_bot: Any) -> None:
+    # An old "Book an appointment" tapped three turns later would answer a question no longer
+    # asked (the server ignores such a payload too): once the client writes, it is disabled.
+    log = open_demo(page, stub_bot.url)
+    book = page.get_by_role("button", name="Book an appointment")
+    expect(book).to_be_enabled()
+    page.get_by_label("Your message").fill("What are the benefits?")
+    page.keyboard.press("Enter")
+    expect(log.locator(".mb-user").last).to_have_text("You said:What are the benefits?")
+    expect(book).to_be_disabled()
+    expect(book).to_have_attribute("aria-pressed", "false")  # disabled, not chosen
+    page.reload()  # the panel reopens as it was left, and the buttons stay disabled
+    expect(page.get_by_role("log", name="Conversation")).to_contain_text("may help with")
+    expect(page.get_by_role("button", name="Book an appointment")).to_be_disabled()
     assert not page.errors
 
 
@@ -121,10 +138,6 @@ def test_keyboard_only(page: Any, stub_bot: Any) -> None:
     log = page.get_by_role("log")
     expect(log).to_contain_text(GREETING)
 
-    page.keyboard.type("hello there")
-    page.keyboard.press("Enter")
-    expect(log).to_contain_text("You wrote: hello there")
-
     # Tab backwards from the input through the log's buttons to a quick reply.
     for _ in range(10):
         page.keyboard.press("Shift+Tab")
@@ -135,6 +148,10 @@ def test_keyboard_only(page: Any, stub_bot: Any) -> None:
     page.keyboard.press("Enter")
     expect(log).to_contain_text("Which day suits you?")
     assert page.evaluate(ACTIVE_ELEMENT)["cls"] == "mb-input"  # back to typing
+
+    page.keyboard.type("hello there")
+    page.keyboard.press("Enter")
+    expect(log).to_contain_text("You wrote: hello there")
 
     page.keyboard.press("Escape")
     expect(page.locator(".mb-panel")).to_be_hidden()

@@ -13,11 +13,13 @@ from difflib import SequenceMatcher
 from bot.clinic.facts import Clinic, Service
 
 _DURATION = re.compile(
-    r"\b(\d{2,3})\s*(?:-|\s)?(?:min|mins|minutes?|m)\b|\b(half an hour|an hour and a half|an hour|"
-    r"one hour|1 hour|90 minutes|two hours|2 hours)\b"
+    r"\b(\d{2,3})\s*(?:-|\s)?(?:min|mins|minutes?|m)\b|\b(half an hour|half hour|half-hour|"
+    r"an hour and a half|hour long|hour-long|full hour|an hour|one hour|1 hour|90 minutes|"
+    r"two hours|2 hours)\b"
 )
 _DURATION_WORDS = {
-    "half an hour": 30, "an hour": 60, "one hour": 60, "1 hour": 60,
+    "half an hour": 30, "half hour": 30, "half-hour": 30, "an hour": 60, "one hour": 60,
+    "1 hour": 60, "hour long": 60, "hour-long": 60, "full hour": 60,
     "an hour and a half": 90, "90 minutes": 90, "two hours": 120, "2 hours": 120,
 }  # fmt: skip
 

@@ -39,6 +39,17 @@ _NAME_PREFIX = re.compile(
     re.IGNORECASE,
 )
 _NAME_ALLOWED_PUNCTUATION = set(" -'.’")
+# Words that are in sentences, never in names: "actually make it Friday", "what should I wear"
+# pass every other check. Names that are also words ("Will", "May", "Grace") and single letters
+# (initials: "John A Smith") are not listed.
+_SENTENCE_WORDS = {
+    "i'm", "im", "i'd", "i'll", "you", "your", "you're", "is", "are", "am", "was", "what",
+    "what's", "how", "when", "where", "why", "which", "do", "does", "did", "don't", "it", "it's",
+    "the", "my", "me", "to", "if", "ok", "okay", "please", "thanks", "book", "booking", "massage",
+    "appointment", "make", "change", "instead", "actually", "should", "would", "could", "there",
+    "this", "that", "that's", "with", "have", "has", "not", "no", "yes", "an", "of", "for",
+    "in", "on", "at", "be", "can't", "cannot", "want", "like", "need", "sorry", "wait", "time",
+}  # fmt: skip
 _NOT_NAMES = {
     "yes", "no", "ok", "okay", "hi", "hello", "hey", "thanks", "thank you", "stop", "cancel",
     "help", "none", "nothing", "no thanks", "n/a", "na", "test", "anonymous", "me",
@@ -51,10 +62,11 @@ def validate_phone(text: str, region: str) -> Checked:
     if not raw:
         return Checked(reason="Please give a phone number.")
     number = _parse_phone(raw, region)
-    if number is None:
-        # The number may sit inside a sentence: "you can reach me on 07700 900123".
+    if number is None or not phonenumbers.is_valid_number(number):
+        # The number may sit inside a sentence: "you can reach me on 07700 900123" (parsing the
+        # whole sentence can give a wrong number, so the matcher looks again).
         match = next(iter(phonenumbers.PhoneNumberMatcher(raw, region)), None)
-        number = match.number if match else None
+        number = match.number if match else number
     if number is None or not phonenumbers.is_valid_number(number):
         return Checked(reason=_phone_reason(raw, region))
     return Checked(
@@ -101,9 +113,27 @@ def same_contact(stored: str, given: str, region: str) -> bool:
     )
 
 
+def display_contact(value: str, region: str) -> str:
+    """A stored contact as a person reads it: "07400 444555" for a number in the clinic's own
+    country, "+33 6 12 34 56 78" for one abroad, an e-mail address as it is."""
+    if "@" in value:
+        return value
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        return value
+    local = phonenumbers.region_code_for_number(number) == region
+    style = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if local
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return phonenumbers.format_number(number, style)
+
+
 def validate_name(text: str) -> Checked:
     """A person's name: 2–80 characters, mostly letters; "my name is" and the like are removed."""
-    raw = unicodedata.normalize("NFC", (text or "").strip())
+    raw = unicodedata.normalize("NFC", (text or "").strip()).replace("’", "'").replace("‘", "'")
     raw = _NAME_PREFIX.sub("", raw).strip().strip(".!,")
     name = re.sub(r"\s+", " ", raw)
     if not name:
@@ -121,6 +151,10 @@ def validate_name(text: str) -> Checked:
     if name.casefold() in _NOT_NAMES:
         return Checked(reason="Sorry, I didn't catch your name — what should I call you?")
     letters = sum(ch.isalpha() for ch in name)
+    if any(word.strip(".,'-") in _SENTENCE_WORDS for word in name.casefold().split()):
+        return Checked(
+            reason="Sorry, I didn't catch your name — what should I put the booking under?"
+        )
     if any(not (ch.isalpha() or ch in _NAME_ALLOWED_PUNCTUATION) for ch in name):
         return Checked(
             reason="A name can only have letters, spaces, hyphens and apostrophes — your name?"

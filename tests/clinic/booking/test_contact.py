@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.clinic.booking.contact import (
+    display_contact,
     same_contact,
     validate_contact,
     validate_email_address,
@@ -137,3 +138,43 @@ def test_same_contact_compares_normalised_forms() -> None:
     assert not same_contact("jo@example.com", "jo@example.org", "GB")
     assert not same_contact("+447911123456", "rubbish", "GB")
     assert not same_contact("", "", "GB")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("call me on 07400 111 222 please", "+447400111222"),
+        ("+44 (0)7400 444555", "+447400444555"),
+        ("0044 7400 654321", "+447400654321"),
+        ("(01245) 356789", "+441245356789"),
+        ("7400 444555", "+447400444555"),
+    ],
+)
+def test_phones_as_clients_type_them(text: str, expected: str) -> None:
+    # Parsing a whole sentence can give a wrong number; the matcher then finds the right one.
+    assert validate_phone(text, "GB").value == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Ciarán O’Neill", "Ciarán O'Neill"),  # a phone keyboard's curly apostrophe
+        ("José María García-López", "José María García-López"),
+        ("Łukasz Wiśniewski", "Łukasz Wiśniewski"),
+        ("John A Smith", "John A Smith"),  # initials are not sentence words
+    ],
+)
+def test_names_kept_whole(text: str, expected: str) -> None:
+    assert validate_name(text).value == expected
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        ("+447400444555", "07400 444555"),
+        ("+33612345678", "+33 6 12 34 56 78"),
+        ("jo@example.com", "jo@example.com"),
+    ],
+)
+def test_contact_as_a_person_reads_it(stored: str, shown: str) -> None:
+    assert display_contact(stored, "GB") == shown

@@ -423,7 +423,9 @@
           type: "button",
           className: "mb-choice" + (chosen ? " mb-chosen" : ""),
           "aria-pressed": chosen ? "true" : "false",
-          disabled: entry.chosen !== undefined && entry.chosen !== null,
+          // A choice is made once; and once the client has written anything after it, the
+          // question those buttons answered has passed (the server ignores them too).
+          disabled: entry.stale || (entry.chosen !== undefined && entry.chosen !== null),
           onclick: function () {
             choose(index, position);
           }
@@ -456,13 +458,23 @@
     persist();
   }
 
+  /* Buttons the conversation has moved past are disabled: tapping one later would answer a
+     question that is no longer asked. */
+  function retireChoices() {
+    state.messages.forEach(function (entry, index) {
+      if (entry.from !== "bot" || !entry.buttons || entry.stale) return;
+      entry.stale = true;
+      replaceMessage(index);
+    });
+  }
+
   function scrollToEnd() {
     log.scrollTop = log.scrollHeight;
   }
 
   function choose(index, position) {
     var entry = state.messages[index];
-    if (!entry || entry.chosen !== undefined && entry.chosen !== null) return;
+    if (!entry || entry.stale || entry.chosen !== undefined && entry.chosen !== null) return;
     var button = entry.buttons[position];
     entry.chosen = position;
     replaceMessage(index);
@@ -482,6 +494,7 @@
   function send(shown, message) {
     var entry = { from: "user", text: shown };
     if (!state.ready) entry.pending = true;
+    retireChoices();
     addMessage(entry);
     state.queue.push({ message: message, index: state.messages.length - 1 });
     flushQueue();
