@@ -9,6 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.booking import ActionSubmitBooking, ValidateBookingForm
 from actions.handoff import ValidateHandoffForm
+from bot.clinic.triage import assess
 from tests.actions.test_booking_actions import (  # booking_env: the clinic, clock and database
     DOMAIN,
     FRIDAY_3PM,
@@ -248,7 +249,7 @@ async def test_a_caution_sign_in_the_note_gets_the_advice_before_the_summary(
         text="my lower back is inflamed", requested="booking_note",
         slots={**CHOSEN, "client_name": "Jo", "client_contact": "+447400444555"},
     )  # fmt: skip
-    state.latest_message["triage"] = {"level": "caution", "caution_signs": ["inflammation"]}
+    state.latest_message["triage"] = assess("my lower back is inflamed").as_dict()
     values = slot_values(await ValidateBookingForm().run(dispatcher, state, DOMAIN))
     assert values == {"booking_note": "my lower back is inflamed"}
     assert "inflam" in texts(dispatcher).lower()

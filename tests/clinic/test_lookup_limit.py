@@ -70,23 +70,22 @@ async def test_a_new_conversation_per_guess_does_not_reset_the_count(bot_env: st
     """The form's own three-strikes count restarts with every conversation; this one doesn't."""
     add_booking(bot_env)
     form = ValidateCancelBookingForm()
-    for number in range(MAX_FAILED_LOOKUPS):
-        wrong = f"07911 12345{number}"  # never the booking's 07911 123456
+
+    async def answer(contact: str, sender: str, dispatcher: CollectingDispatcher) -> dict:
         tracker = make_tracker(
             "inform",
-            text=wrong,
+            text=contact,
             slots={"manage_reference": REFERENCE, "requested_slot": "manage_contact"},
-            sender_id=f"webchat:guess-{number}",
+            sender_id=sender,
         )
-        values = await form.validate_manage_contact(wrong, CollectingDispatcher(), tracker, {})
+        events = await form.run(dispatcher, tracker, {})
+        return {event["name"]: event["value"] for event in events if event["event"] == "slot"}
+
+    for number in range(MAX_FAILED_LOOKUPS):
+        wrong = f"07911 12345{number}"  # never the booking's 07911 123456
+        values = await answer(wrong, f"webchat:guess-{number}", CollectingDispatcher())
         assert values["manage_contact"] is None and values["manage_failures"] == 1
     dispatcher = CollectingDispatcher()
-    fresh = make_tracker(
-        "inform",
-        text="07911 123456",
-        slots={"manage_reference": REFERENCE, "requested_slot": "manage_contact"},
-        sender_id="webchat:a-fresh-conversation",
-    )
-    values = await form.validate_manage_contact("07911 123456", dispatcher, fresh, {})
+    values = await answer("07911 123456", "webchat:a-fresh-conversation", dispatcher)
     assert values.get("manage_booking") is None and values["manage_stopped"] == "done"
     assert "too many attempts" in dispatcher.messages[-1]["text"]
