@@ -25,14 +25,17 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions import context
-from actions.context import clinic, health_concerns, latest_assessment
-from actions.faq import answer_question
+from actions.context import clinic, health_concerns, latest_assessment, not_yet_advised
+from actions.faq import answer_question, health_topic
 from actions.forms import (
     BOOKING_SLOTS,
+    OTHER_LANGUAGE,
     PERSON_BUTTON,
+    RED_FLAG,
     REQUESTED_SLOT,
     YES_NO,
     FixedQuestion,
+    classified,
     entity_values,
     for_the_rules,
     intent_name,
@@ -46,6 +49,7 @@ from actions.forms import (
     wants_a_person,
     wants_to_stop,
 )
+from actions.safety import ActionRedFlagAdvice, advise_in_form, ends_the_form
 from actions.time_question import (
     TimeSlots,
     answer_time,
@@ -107,8 +111,10 @@ class ValidateBookingForm(Action):
     can reach the booking unchecked. What a message is (stop, change, answer, question, wrong
     answer) is decided in the order `bot.clinic.booking.answers` describes.
 
-    Health: every read answer and the note pass through `_Reading.health` — the one place to
-    triage them; the summary (`ActionAskBookingConfirmed`) is where a reminder would go.
+    Health: the triage reads every message (the NLU attaches it). An emergency ends the booking
+    (the rules give urgent guidance); any other concern — in an answer, a question or the note —
+    gets its advice once, in `_Reading.health`, and the booking goes on: the summary reminds the
+    client before they confirm, and the booking record shows staff what was mentioned.
     """
 
     def name(self) -> str:
@@ -123,6 +129,16 @@ class ValidateBookingForm(Action):
         if not unread_message(tracker):
             return []
         requested = tracker.get_slot(REQUESTED_SLOT)
+        if ends_the_form(tracker):
+            if requested:
+                return []  # the rules end the booking with urgent guidance
+            # Started with the message (a request after advice given earlier): no booking.
+            await ActionRedFlagAdvice().run(dispatcher, tracker, domain)
+            return [SlotSet("booking_stopped", "red_flag"), SlotSet(REQUESTED_SLOT, None)]
+        # A concern that doesn't end the booking made the NLU say `red_flag`: read the message
+        # as the classifiers did; its advice comes from `_Reading.health`.
+        concern = intent_name(tracker) == RED_FLAG
+        tracker = classified(tracker)
         if requested and wants_to_stop(tracker):
             return [
                 *(SlotSet(slot, None) for slot in BOOKING_SLOTS),
@@ -134,12 +150,17 @@ class ValidateBookingForm(Action):
             # and let the submit action hand over (booking_stopped "person").
             return [SlotSet("booking_stopped", "person"), SlotSet(REQUESTED_SLOT, None)]
         reading = _Reading(dispatcher, tracker)
-        if requested and reading.asks_about_pregnancy():
+        if requested and reading.asks_about_health():
             values = await reading.question(requested)
-            return [SlotSet(slot, value) for slot, value in values.items()]
-        if requested and for_the_rules(tracker) and not reading.answers_the_question(requested):
+            return reading.events(values)
+        if (
+            requested
+            and not concern
+            and for_the_rules(tracker)
+            and not reading.answers_the_question(requested)
+        ):
             # Nothing read: Rasa then lets the rules answer (a question the classifier is sure
-            # of, a warning sign), and the form asks its question again afterwards.
+            # of), and the form asks its question again afterwards.
             return []
         if latest_text(tracker).strip().startswith("/") and requested is None:
             # A button that starts a booking may name the treatment ("Book a sports massage").
@@ -151,7 +172,7 @@ class ValidateBookingForm(Action):
             values = await reading.first_message()
         else:
             values = await reading.answer(requested)
-        return [SlotSet(slot, value) for slot, value in values.items()]
+        return reading.events(values)
 
 
 class _Reading:
@@ -167,6 +188,16 @@ class _Reading:
         # The NLU folds look-alike letters ("Анна" → "Anna"); names and notes keep what was typed.
         self.typed = answers.clean(typed_text(tracker))
         self.values: dict[str, Any] = {}
+        self.concerns = latest_assessment(tracker).concerns
+        self.fresh = not_yet_advised(tracker, self.concerns)
+        # Besides the slots read: the concerns remembered, what an answered question set.
+        self.noted: list[EventType] = []
+        self.health_read = False
+
+    def events(self, values: dict[str, Any]) -> list[EventType]:
+        """The slots read, then the concerns the message raised (remembered for the summary and
+        the booking record) and the topic of a question answered."""
+        return [*(SlotSet(slot, value) for slot, value in values.items()), *self.noted]
 
     def slot(self, name: str) -> Any:
         return self.values[name] if name in self.values else self.tracker.get_slot(name)
@@ -180,6 +211,13 @@ class _Reading:
         for: a statement at the note ("my left shoulder blade is really tight"), a name, a
         number, a time that isn't phrased as a question."""
         if intent_name(self.tracker) == "red_flag" or answers.looks_like_question(self.text):
+            return False
+        if intent_name(self.tracker) == OTHER_LANGUAGE and requested not in {
+            "client_name",
+            "client_contact",
+        }:
+            # "Przepraszam, nie rozumiem…" is no note or time: the language reply, then the
+            # question again. A name or a number reads the same in any language.
             return False
         if requested == "booking_note":
             return True
@@ -195,10 +233,14 @@ class _Reading:
             return answers.is_yes(self.text) or answers.is_no(self.text)
         return False
 
-    def asks_about_pregnancy(self) -> bool:
-        """ "Is it ok if I'm pregnant?": the form answers it from the FAQ's pregnancy entry
-        (whatever intent the classifier guessed) until the triage reads every message."""
-        return "pregnan" in self.text.casefold() and answers.looks_like_question(self.text)
+    def asks_about_health(self) -> bool:
+        """ "Is it ok if I'm pregnant?": a general question about a health topic is answered from
+        that topic's FAQ entry, whatever intent the classifier guessed."""
+        return (
+            not self.concerns
+            and health_topic(latest_assessment(self.tracker)) is not None
+            and answers.looks_like_question(self.text)
+        )
 
     def _topic_services(self) -> list[Service]:
         """ "Great, can I book one?" after a question about a kind of massage or about the
@@ -226,6 +268,7 @@ class _Reading:
 
     async def first_message(self) -> dict[str, Any]:
         """ "Can I book a 30 min back massage tomorrow 2ish?": keep everything it says."""
+        self.health()
         spans = [
             (int(e["start"]), int(e["end"]))
             for e in self.tracker.latest_message.get("entities") or []
@@ -260,19 +303,20 @@ class _Reading:
         return self.values
 
     async def answer(self, requested: str) -> dict[str, Any]:
-        values = await self._answer(requested)
-        self.health(requested)
-        return values
+        self.health()
+        return await self._answer(requested)
 
-    def health(self, requested: str) -> None:
-        """What the client's answer says about their health: the one place every answer and
-        the note pass through once read (red flags never get here: the rules end the booking
-        first). Today: concerns in the note get their advice before the summary."""
-        if self.values.get("booking_note") in {None, NO_NOTE} or requested != "booking_note":
-            return
-        guidance = advice.concern_in_form(self.clinic, latest_assessment(self.tracker).concerns)
-        if guidance:
-            self.dispatcher.utter_message(text=guidance)
+    def health(self) -> None:
+        """What the client's message says about their health: the one place every answer, the
+        note and every question pass through, before anything else is said about them.
+
+        Emergencies never get here (the rules end the booking first). A concern not advised
+        yet in this conversation gets its advice, said in passing; every concern is remembered
+        for the reminder before confirming and for the booking record.
+        """
+        if not self.health_read:
+            self.health_read = True
+            self.noted += advise_in_form(self.dispatcher, self.tracker)
 
     async def _answer(self, requested: str) -> dict[str, Any]:
         correcting = answers.says_correction(self.text) or requested == "booking_confirmed"
@@ -300,7 +344,8 @@ class _Reading:
             changed = await self._other_details(requested, change=True)
             if changed:
                 return self.values
-        if question:
+        if question or self.concerns:
+            # "I'm 20 weeks pregnant" at the name question is news, not a wrong name.
             return await self.question(requested)
         return self._reject(requested)
 
@@ -357,7 +402,11 @@ class _Reading:
                 if answers.looks_like_question(self.text) and self._asks_for_times():
                     await self._offer_earliest()
                     return True
-                if answers.looks_like_question(self.text) or self._question_intent():
+                if (
+                    answers.looks_like_question(self.text)
+                    or self._question_intent()
+                    or self.concerns  # "I'm 20 weeks pregnant": news, not a time
+                ):
                     return False
             await self._set_time(self.text, asked=True)
             return True
@@ -553,19 +602,23 @@ class _Reading:
 
     async def question(self, requested: str) -> dict[str, Any]:
         """Answer it, then the form asks its question again (nothing given is lost)."""
+        self.health()
         intent = self._question_intent()
         text = self.text.casefold()
-        if "pregnan" in text:
-            # Until the triage reads every message, pregnancy is answered by its FAQ entry.
-            await answer_question(
-                self.dispatcher, self.tracker, "ask_massage_types", {"massage_type": ["pregnancy"]}
-            )
+        topic = health_topic(latest_assessment(self.tracker))
+        if self.concerns:
+            # "I'm pregnant, is that ok?": the concern's advice (`health`) is the answer; a
+            # concern advised before gets a word of thanks, not the same advice again.
+            if not self.fresh:
+                self.dispatcher.utter_message(text="Thanks for letting me know.")
+        elif topic is not None:
+            self.noted += await answer_question(self.dispatcher, self.tracker, topic[1], topic[2])
         elif answers.asks_price(text) and self.service is not None:
-            await answer_question(self.dispatcher, self.tracker, "ask_clinic_info")
+            self.noted += await answer_question(self.dispatcher, self.tracker, "ask_clinic_info")
         elif intent == "bot_challenge":
             self.dispatcher.utter_message(response="utter_iamabot")
         elif intent is not None:
-            await answer_question(self.dispatcher, self.tracker, intent)
+            self.noted += await answer_question(self.dispatcher, self.tracker, intent)
         else:
             self.dispatcher.utter_message(
                 text="I'm not sure about that one — our team can tell you: "
@@ -696,8 +749,12 @@ class ActionAskBookingConfirmed(Action):
         note = tracker.get_slot("booking_note")
         if note and note != NO_NOTE:
             lines.append(f"• Note for your therapist: {note}")
-        # Health: a reminder of what the client told us (triage) belongs here, before "yes".
-        lines.append("Shall I book it? If anything's wrong, just tell me what to change.")
+        # What the client told us about their health, once more before they say yes.
+        reminder = advice.before_booking(clinic_, health_concerns(tracker), confirming=True)
+        if reminder:
+            lines.append(reminder)
+        shall = "Shall I still book it?" if reminder else "Shall I book it?"
+        lines.append(f"{shall} If anything's wrong, just tell me what to change.")
         dispatcher.utter_message(text="\n".join(lines), buttons=YES_NO)
         return []
 
@@ -751,6 +808,7 @@ class ActionSubmitBooking(Action):
                 if tracker.get_slot("booking_note") == NO_NOTE
                 else tracker.get_slot("booking_note") or "",
                 tracker.sender_id,
+                health_concerns(tracker),
             )
         except SQLAlchemyError:
             logger.exception("could not store a booking")

@@ -30,6 +30,7 @@ from bot.settings import Settings
 logger = logging.getLogger(__name__)
 
 HEALTH_CONCERNS = "health_concerns"
+HEALTH_ADVISED = "health_advised"
 
 
 def settings() -> Settings:
@@ -111,6 +112,28 @@ def remember(tracker: Tracker, new: Iterable[Finding]) -> list[SlotSet]:
     if concerns == (tracker.get_slot(HEALTH_CONCERNS) or []):
         return []
     return [SlotSet(HEALTH_CONCERNS, concerns)]
+
+
+def advised(tracker: Tracker) -> set[str]:
+    """The concepts whose advice the client has had in this conversation: every concern raised
+    (it was advised when raised) and the health topics answered as general questions (slot
+    `health_advised`)."""
+    return {f.concept for f in health_concerns(tracker)} | {
+        str(concept) for concept in tracker.get_slot(HEALTH_ADVISED) or []
+    }
+
+
+def not_yet_advised(tracker: Tracker, findings: Iterable[Finding]) -> list[Finding]:
+    """The concerns among `findings` the client hasn't had advice about in this conversation."""
+    done = advised(tracker)
+    return [f for f in findings if f.is_concern and f.concept not in done]
+
+
+def mark_advised(tracker: Tracker, concepts: Iterable[str]) -> list[SlotSet]:
+    """The slot event recording that the advice for `concepts` was given; none if nothing new."""
+    before = [str(c) for c in tracker.get_slot(HEALTH_ADVISED) or []]
+    after = list(dict.fromkeys([*before, *concepts]))
+    return [SlotSet(HEALTH_ADVISED, after)] if after != before else []
 
 
 def merged(tracker: Tracker, slot: str, new: list[str]) -> list[str]:

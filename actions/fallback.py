@@ -11,10 +11,10 @@ from rasa_sdk.events import EventType, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.context import clinic, settings
-from actions.faq import answer_question
+from actions.context import clinic, latest_entities, settings
+from actions.faq import LAST_TOPIC, LAST_TOPIC_ENTITIES, answer_question
 from bot.clinic import advice, faq
-from bot.clinic.questions import intent_when_unsure
+from bot.clinic.questions import Topic, intent_when_unsure
 from bot.clinic.topics import FAQ_TOPICS, label
 
 MAX_SUGGESTIONS = 3
@@ -48,12 +48,18 @@ class ActionAskAffirmation(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         ranking = tracker.latest_message.get("intent_ranking") or []
+        text = tracker.latest_message.get("text") or ""
+        found = tracker.latest_message.get("entities") or []
         sure = intent_when_unsure(
             [(r.get("name") or "", r.get("confidence") or 0.0) for r in ranking],
-            tracker.latest_message.get("text") or "",
+            text,
+            latest_entities(tracker),
+            Topic.from_slots(tracker.get_slot(LAST_TOPIC), tracker.get_slot(LAST_TOPIC_ENTITIES)),
+            names=[text[e["start"] : e["end"]] for e in found if "start" in e and "end" in e],
         )
         if sure is not None:
-            # A clinic detail is asked for sure ("... and how much is it"): answer, don't ask.
+            # A clinic detail is asked for sure ("... and how much is it"), or a treatment after
+            # a price answer ("and the sports one?"): answer, don't ask.
             return await answer_question(dispatcher, tracker, sure)
         await asyncio.to_thread(_log, tracker, "unclear")
         likely = [r["name"] for r in ranking if r.get("name") in FAQ_TOPICS][:MAX_SUGGESTIONS]

@@ -16,11 +16,20 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.context import buttons, clinic, latest_assessment, latest_entities, remember, settings
+from actions.context import (
+    buttons,
+    clinic,
+    latest_assessment,
+    latest_entities,
+    mark_advised,
+    not_yet_advised,
+    remember,
+    settings,
+)
 from bot.clinic import advice, faq
 from bot.clinic.booking import answers
 from bot.clinic.questions import FOLLOW_UP, UNCLEAR_FOLLOW_UP, Topic, questions_asked
-from bot.clinic.triage import Context, get_lexicon
+from bot.clinic.triage import Assessment, Context, get_lexicon
 
 LAST_TOPIC = "last_topic"
 LAST_TOPIC_ENTITIES = "last_topic_entities"
@@ -43,20 +52,21 @@ async def answer_question(
     assessment = latest_assessment(tracker)
     events: list[EventType] = list(remember(tracker, assessment.concerns))
     # Postpone and consent concerns (emergency and doctor-first ones never reach the FAQ):
-    # the advice first, then the answer. The inflammation answer already is that advice.
-    concerns = list(assessment.concerns)
+    # the advice first, then the answer; once, however often the client mentions them. The
+    # inflammation answer already is that advice.
+    concerns = not_yet_advised(tracker, assessment.concerns)
     if intent == "ask_inflammation":
         concerns = [f for f in concerns if f.advice != "inflammation"]
     guidance = advice.concern_reply(clinic(), concerns)
     if guidance:
         dispatcher.utter_message(text=guidance)
     # A general question about a health topic ("does massage help with fever?") is answered
-    # from that topic's entry.
-    for finding in assessment.findings:
-        topic = get_lexicon().concept(finding.concept).faq
-        if finding.context is Context.HYPOTHETICAL and topic is not None:
-            intent, wanted = topic.intent, {topic.entity: [topic.value]}
-            break
+    # from that topic's entry, which is that topic's advice (concerns are marked advised by
+    # being remembered; a general question's topic is marked here).
+    topic = health_topic(assessment)
+    if topic is not None:
+        concept, intent, wanted = topic
+        events += mark_advised(tracker, [concept])
     booked = _booking_price(tracker, intent)
     if booked:
         dispatcher.utter_message(text=booked)
@@ -92,15 +102,38 @@ async def answer_question(
             buttons=[{"title": "Talk to a person", "payload": "/human_handoff"}],
         )
         return events
+    # The follow-up buttons never offer what the client has just read ("Upper back" under the
+    # lower back, after "what about lower down?" followed the upper back).
+    just_read = _payloads(last)
     for position, answer in enumerate(found, start=1):
         # Buttons only under the last answer, so they sit where the client reads on.
-        shown = buttons(answer.buttons) if position == len(found) else []
+        offered = [b for b in answer.buttons if b.payload not in just_read]
+        shown = buttons(offered) if position == len(found) else []
         dispatcher.utter_message(text=answer.text, buttons=shown)
     first = found[0]
     remembered = {first.entity: first.value} if first.entity and first.value else {}
     events.append(SlotSet(LAST_TOPIC, first.intent))
     events.append(SlotSet(LAST_TOPIC_ENTITIES, remembered))
     return events
+
+
+def _payloads(topic: Topic | None) -> set[str]:
+    """The payloads of the buttons that would ask `topic` again."""
+    if topic is None:
+        return set()
+    if not topic.entities:
+        return {faq.payload(topic.intent)}
+    return {faq.payload(topic.intent, entity, value) for entity, value in topic.entities.items()}
+
+
+def health_topic(assessment: Assessment) -> tuple[str, str, dict[str, list[str]]] | None:
+    """A general question about a health topic with its own FAQ entry ("is massage safe when
+    you're pregnant?"): the concept, and the intent and entities that answer it."""
+    for finding in assessment.findings:
+        topic = get_lexicon().concept(finding.concept).faq
+        if finding.context is Context.HYPOTHETICAL and topic is not None:
+            return finding.concept, topic.intent, {topic.entity: [topic.value]}
+    return None
 
 
 def _booking_price(tracker: Tracker, intent: str) -> str | None:

@@ -6,6 +6,7 @@ Booking rules live in `bot.clinic.booking`; the time question is in `actions.tim
 
 from __future__ import annotations
 
+import copy
 import re
 from abc import ABC, abstractmethod
 from typing import Any
@@ -30,6 +31,8 @@ MANAGE_SLOTS = (
     "manage_booking", "manage_failures", "manage_stopped", "manage_alternatives",
     "manage_pending_time",
 )  # fmt: skip
+RED_FLAG = "red_flag"
+FALLBACK = "nlu_fallback"
 PERSON_BUTTON = {"title": "Talk to a person", "payload": "/human_handoff"}
 YES_NO = [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
 
@@ -44,6 +47,28 @@ _STOP = re.compile(
 
 def intent_name(tracker: Tracker) -> str:
     return (tracker.latest_message.get("intent") or {}).get("name") or ""
+
+
+def classified(tracker: Tracker) -> Tracker:
+    """The latest message as the classifiers read it, before the triage put `red_flag` first
+    (bot.rasa_adapter.nlu.components.WarningSignDetector keeps their ranking after it).
+
+    A concern that doesn't end a booking ("I'm 20 weeks pregnant" as the note, "yes, my midwife
+    says it's fine" at the summary) gets its advice on its own; the message is still an answer,
+    a question or a request, and is read as one.
+    """
+    if intent_name(tracker) != RED_FLAG:
+        return tracker
+    message = tracker.latest_message
+    ranking = [r for r in message.get("intent_ranking") or [] if r.get("name") != RED_FLAG]
+    top = ranking[0] if ranking else {"name": FALLBACK, "confidence": 0.0}
+    read = copy.copy(tracker)
+    read.latest_message = {
+        **message,
+        "intent": {"name": top.get("name"), "confidence": top.get("confidence")},
+        "intent_ranking": ranking,
+    }
+    return read
 
 
 def latest_text(tracker: Tracker) -> str:
@@ -73,8 +98,11 @@ def wants_to_stop(tracker: Tracker) -> bool:
 
 # What may run between the client's message and the form reading it: anything else (an FAQ
 # answer, the bot's own submit action) means the message was already dealt with.
+# (The safety action starts a form itself when a concern it advised already comes with a request:
+# "my midwife says it's fine, can I book?")
 _BEFORE_THE_FORM = {
     "action_listen", "action_extract_slots", "action_check_booking_safety",
+    "action_red_flag_advice",
     "booking_form", "cancel_booking_form", "reschedule_booking_form", "handoff_form",
     "validate_booking_form", "validate_cancel_booking_form", "validate_reschedule_booking_form",
 }  # fmt: skip
@@ -130,7 +158,9 @@ def last_value(tracker: Tracker, slot: str) -> Any:
 RULE_INTENTS = frozenset({
     "red_flag", "ask_benefits", "ask_back_pain", "ask_inflammation", "ask_treatment_plan",
     "ask_what_to_expect", "ask_massage_types", "ask_clinic_info", "bot_challenge",
+    "other_language",
 })  # fmt: skip
+OTHER_LANGUAGE = "other_language"
 
 
 def for_the_rules(tracker: Tracker) -> bool:

@@ -5,9 +5,10 @@ Each triage level has its own reply, naming what the client mentioned (the lexic
 data/triage/concepts.yml) and giving the clinic's own numbers from data/clinic.yml. Emergency and
 doctor-first replies never invite a booking.
 
-For the booking form: `before_booking` (when a booking starts, and again before confirming one),
-`concern_in_form` (a concern in a form answer or the booking note), `stops_booking`, and
-`staff_note` (what the booking record shows staff).
+For the booking form: `before_booking` (when a booking starts, and a short reminder before
+confirming one), `concern_in_form` (a concern in a form answer or the booking note),
+`stops_booking` (only emergencies end a booking), and `staff_note` (what the booking record shows
+staff). `acknowledged` answers a concern mentioned again after its advice was given.
 """
 
 from __future__ import annotations
@@ -168,6 +169,18 @@ def _listed(parts: Sequence[str]) -> str:
     return ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
+def _who(findings: Iterable[Finding]) -> str:
+    """Who to check with: "your midwife or GP" already covers "your GP"."""
+    people = list(dict.fromkeys(wording(f).who for f in findings))
+    words = {who: set(who.split()) - {"your", "or", "the"} for who in people}
+    kept = [
+        who
+        for who in people
+        if not any(other != who and words[who] <= words[other] for other in people)
+    ]
+    return _listed(kept)
+
+
 def _mentioned(findings: Iterable[Finding]) -> str:
     return _listed([wording(f).mentioned for f in findings])
 
@@ -211,12 +224,14 @@ def emergency(clinic: Clinic, concerns: Iterable[Finding]) -> str:
     )
 
 
-def doctor_first(clinic: Clinic, concerns: Iterable[Finding]) -> str:
+def doctor_first(
+    clinic: Clinic, concerns: Iterable[Finding], opening: str = "Thank you for telling me."
+) -> str:
     """Check with a GP, midwife or surgeon first; no booking prompt."""
     found = _at(concerns, Level.DOCTOR)
-    who = _listed([wording(f).who for f in found])
+    who = _who(found)
     text = (
-        f"Thank you for telling me. You mentioned {_mentioned(found)}. {_why(found)} "
+        f"{opening} You mentioned {_mentioned(found)}. {_why(found)} "
         f"Please check with {who} that massage is right for you first."
     )
     if any(f.advice == "pregnancy" for f in found):
@@ -262,14 +277,16 @@ def consent(clinic: Clinic, concerns: Iterable[Finding]) -> str:
     )
 
 
-def concern_reply(clinic: Clinic, concerns: Iterable[Finding]) -> str | None:
+def concern_reply(
+    clinic: Clinic, concerns: Iterable[Finding], opening: str = "Thank you for telling me."
+) -> str | None:
     """The reply for the most urgent level among `concerns`; None when there is none."""
     concerns = [f for f in concerns if f.is_concern]
     level = level_of(concerns)
     if level is Level.EMERGENCY:
         return emergency(clinic, concerns)
     if level is Level.DOCTOR:
-        return doctor_first(clinic, concerns)
+        return doctor_first(clinic, concerns, opening)
     if level is Level.POSTPONE:
         text = postpone(clinic, concerns)
         if _at(concerns, Level.CONSENT):
@@ -283,10 +300,13 @@ def concern_reply(clinic: Clinic, concerns: Iterable[Finding]) -> str | None:
 def before_booking(
     clinic: Clinic, concerns: Iterable[Finding], confirming: bool = False
 ) -> str | None:
-    """The reminder when a booking starts (and, with `confirming`, before it is confirmed)."""
+    """The reminder when a booking starts; with `confirming`, the short one in the summary before
+    the client says yes (the advice itself was given when the concern was raised)."""
     concerns = [f for f in concerns if f.is_concern]
     level = level_of(concerns)
     opening = "Before I confirm this" if confirming else "Before we book"
+    if confirming and level is not Level.EMERGENCY:
+        return _at_summary(concerns)
     if level is Level.EMERGENCY:
         found = _at(concerns, Level.EMERGENCY)
         now = any(wording(f).now for f in found)
@@ -297,7 +317,7 @@ def before_booking(
         )
     if level is Level.DOCTOR:
         found = _at(concerns, Level.DOCTOR)
-        who = _listed([wording(f).who for f in found])
+        who = _who(found)
         text = (
             f"{opening}: you mentioned {_mentioned(found)}. Please make sure {who} has said "
             "massage is fine for you, and tell your therapist at the start."
@@ -319,6 +339,37 @@ def before_booking(
     return None
 
 
+def _at_summary(concerns: Sequence[Finding]) -> str | None:
+    """One sentence per level, so a client who mentioned several things is reminded of each."""
+    parts = []
+    doctor = _at(concerns, Level.DOCTOR)
+    if doctor:
+        parts.append(
+            f"you mentioned {_mentioned(doctor)}, so please check with {_who(doctor)} that "
+            "massage is fine for you, and tell your therapist at the start."
+        )
+    waiting = _at(concerns, Level.POSTPONE)
+    if waiting:
+        parts.append(
+            f"you mentioned {_mentioned(waiting)}, so please pick a day after it has settled — "
+            "you can always move the booking."
+        )
+    if _at(concerns, Level.CONSENT):
+        parts.append(
+            "clients under 16 need a parent's or guardian's consent, and a parent or guardian "
+            "comes along to the appointment."
+        )
+    if not parts:
+        return None
+    return "Before I confirm this: " + " Also, ".join(parts)
+
+
+def acknowledged() -> str:
+    """A concern mentioned again after its advice was given ("ok, I'll check with my midwife
+    first"): the same advice word for word again would read as if the bot hadn't listened."""
+    return "Thanks for letting me know — that sounds good. Is there anything else I can help with?"
+
+
 def concern_in_form(clinic: Clinic, concerns: Iterable[Finding]) -> str | None:
     """A concern raised in a form answer or the booking note: the same advice, said in passing."""
     concerns = [f for f in concerns if f.is_concern]
@@ -327,7 +378,10 @@ def concern_in_form(clinic: Clinic, concerns: Iterable[Finding]) -> str | None:
         return emergency(clinic, concerns)
     if level is Level.NONE:
         return None
-    return f"Thanks — I've noted that. {concern_reply(clinic, concerns)}"
+    noted = "Thanks — I've noted that."
+    if level is Level.DOCTOR:
+        return concern_reply(clinic, concerns, opening=noted)
+    return f"{noted} {concern_reply(clinic, concerns)}"
 
 
 def staff_note(concerns: Iterable[Finding]) -> str:

@@ -111,6 +111,26 @@ class Clinic:
         """One line per service: "- Back massage (30 minutes): £35"."""
         return "\n".join(f"- {s.name}: {self.money(s.price)}" for s in self.services)
 
+    def prices_of_kind_text(self, massage_type: str) -> str:
+        """The price of one kind of treatment ("and the sports one?" after the price list):
+        "A sports massage (60 minutes) is £60." — or, for a kind the clinic doesn't offer, the
+        kinds it does with their prices."""
+        services = [s for s in self.services if s.massage_type == massage_type]
+        if not services:
+            kind = massage_type.replace("_", " ")
+            return (
+                f"Sorry, we don't offer {kind} massage at the moment. These are the treatments we "
+                f"do offer:\n{self.prices_text()}"
+            )
+        if len(services) == 1:
+            service = services[0]
+            return f"Our {_lower_first(service.name)} is {self.money(service.price)}."
+        kind = services[0].name.split("(")[0].strip()
+        each = spoken_list(
+            [f"{self.money(s.price)} for {s.duration_minutes} minutes" for s in services]
+        )
+        return f"A {_lower_first(kind)} is {each}."
+
     def money(self, amount: float) -> str:
         symbol = {"GBP": "£", "EUR": "€", "USD": "$"}.get(self.currency, self.currency + " ")
         return f"{symbol}{amount:.0f}" if amount == int(amount) else f"{symbol}{amount:.2f}"
@@ -145,6 +165,14 @@ def spoken_list(items: list[str], conjunction: str = "and") -> str:
     if len(items) <= 1:
         return "".join(items)
     return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
+
+
+def _lower_first(name: str) -> str:
+    """ "sports massage (60 minutes)" inside a sentence; "Swedish" keeps its capital."""
+    first = name.split(" ")[0]
+    if first.casefold() in {"swedish", "thai", "indian", "hawaiian", "japanese", "balinese"}:
+        return name
+    return name[:1].lower() + name[1:]
 
 
 def _day(index: int) -> str:

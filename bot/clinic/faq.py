@@ -37,13 +37,14 @@ PLACEHOLDERS = frozenset(
         "payment_methods",
         "access",
         "day_hours",
+        "service_prices",
     }
 )
 # Placeholders that fill several lines (a list): each must stand alone on its line.
 LIST_PLACEHOLDERS = frozenset({"opening_hours", "prices"})
 # Placeholders filled from the value asked about, usable only in an entry for any value (`*`)
 # of that entity.
-VALUE_PLACEHOLDERS = {"day_hours": "weekday"}
+VALUE_PLACEHOLDERS = {"day_hours": "weekday", "service_prices": "massage_type"}
 # Entities whose entries may answer any value (`value: "*"`), with the placeholders above.
 ANY_VALUE_ENTITIES = frozenset(VALUE_PLACEHOLDERS.values())
 MAX_TITLE = 40
@@ -353,6 +354,8 @@ def render(session: Session, entry: FaqEntry, clinic: Clinic, value: str | None 
     values = clinic.placeholders()
     if entry.entity == "weekday" and value:
         values["day_hours"] = clinic.hours_on_weekday_text(value)
+    if entry.entity == "massage_type" and entry.value == ANY_VALUE and value:
+        values["service_prices"] = clinic.prices_of_kind_text(value)
     text = entry.answer.format_map(values)
     if entry.health_advice:
         text = f"{text}\n\n_{clinic.disclaimer}_"
@@ -389,6 +392,8 @@ def answers_for(
     with session_scope(database_url) as session:
         for question in questions:
             for entry, value in find_entries(session, question.intent, question.entities):
+                if entry.entity is None and not question.general:
+                    continue
                 answered = {(a.entity, a.value) for a in answers if a.entity}
                 if entry.entity and (entry.entity, value) in answered:
                     continue  # that detail was answered under the main question already

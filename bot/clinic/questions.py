@@ -47,6 +47,7 @@ _INFO_PHRASES: dict[str, str] = {
     "duration": r"how long (?:is|are|does|do|will) (?:a |the |each |your |my )?(?:session|massage"
     r"|appointment|treatment)s?(?: (?:last|take))?|session (?:length|duration)s?"
     r"|how many minutes",
+    "website": r"web ?sites?|web ?page|home ?page",
 }
 _INFO = {
     name: re.compile(rf"(?<!\w)(?:{pattern})(?!\w)", re.IGNORECASE)
@@ -75,6 +76,29 @@ _REGION = {
 
 # Clinic details answered by their own entries: a second question, never folded into the first.
 _SEPARATE_QUESTIONS = ("info_type", "weekday")
+# Clinic details a kind of treatment has its own answer for ("how much is a sports massage?").
+_PER_TREATMENT = ("price", "duration")
+
+# Words that carry no question of their own around a clinic detail ("and how long is each
+# session, please?"): English function words and chat fillers. Written out rather than taken
+# from spaCy's STOP_WORDS because importing spaCy costs the action server, which asks this on
+# every FAQ question, about 10 s and 440 MB (measured: 2.4 s / 68 MB without it), and
+# bot.clinic.language keeps spaCy out of it for that reason; these 124 words cover what
+# surrounds a clinic-detail question.
+_NOTHING_ELSE = frozenset({
+    "a", "about", "again", "all", "also", "am", "an", "and", "any", "anything", "are", "as", "at",
+    "be", "been", "but", "by", "can", "could", "did", "do", "does", "doing", "each", "either",
+    "else", "for", "from", "get", "got", "had", "has", "have", "how", "i", "i'd", "i'm", "if",
+    "in", "into", "is", "it", "it's", "its", "just", "me", "might", "more", "much", "my", "need",
+    "no", "nor", "not", "now", "of", "oh", "ok", "okay", "on", "one", "ones", "or", "other", "our",
+    "please", "pls", "plz", "really", "should", "so", "some", "sorry", "than", "thanks", "thank",
+    "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "to", "too",
+    "uh", "um", "us", "very", "was", "we", "well", "were", "what", "what's", "whats", "when",
+    "where", "which", "while", "who", "why", "will", "with", "would", "yeah", "yes", "yet", "you",
+    "your", "you're", "hi", "hello", "hey", "cheers", "hmm", "tell", "let", "know", "like",
+    "massage", "massages",
+})  # fmt: skip
+_WORDS = re.compile(r"[a-z]+(?:'[a-z]+)?")
 
 
 # An unsure classifier's best guess is still answered next to a clinic detail from this much.
@@ -87,6 +111,9 @@ class Question:
 
     intent: str
     entities: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # False: only the intent's entries for these sub-topics answer it, never its general entry
+    # (the classifier's topic for "how long is each session?" may have no entry on durations).
+    general: bool = True
 
 
 @dataclass(frozen=True)
@@ -124,6 +151,18 @@ def spotted(text: str) -> dict[str, list[str]]:
     return found
 
 
+def asks_nothing_else(text: str, names: Iterable[str] = ()) -> bool:
+    """Whether `text` asks only for the clinic details and weekdays it names (and `names`, the
+    other things it names: "and the sports one?"), so that no guess of the classifier's at a
+    topic ("how long is each session?" read as "how many sessions") is answered besides."""
+    rest = text.casefold()
+    for pattern in (*_INFO.values(), _WEEKDAY):
+        rest = pattern.sub(" ", rest)
+    for name in names:
+        rest = rest.replace(name.casefold(), " ")
+    return not [w for w in _WORDS.findall(rest.replace("’", "'")) if w not in _NOTHING_ELSE]
+
+
 def _merge(*sources: Mapping[str, Iterable[str]]) -> dict[str, list[str]]:
     merged: dict[str, list[str]] = {}
     for source in sources:
@@ -154,9 +193,14 @@ def questions_asked(
     # detail already answered.
     main = {e: tuple(v) for e, v in found.items()}
     if intent == "ask_clinic_info":
-        return [Question(intent, main)]
-    asked = [Question(intent, main)]
+        return [Question(intent, _clinic_details(main))]
     extra = {e: tuple(v) for e, v in found.items() if e in _SEPARATE_QUESTIONS}
+    if extra and asks_nothing_else(text):
+        # "How long is each session?": the words ask a clinic detail and nothing else. The
+        # classifier's topic answers only with its own entry for that detail, if it has one
+        # ("how long does a session last" under what to expect), never with its general entry.
+        return [Question(intent, extra, general=False), Question("ask_clinic_info", extra)]
+    asked = [Question(intent, main)]
     if extra:
         asked.append(Question("ask_clinic_info", extra))
     if "whole" in found.get("back_region", []) and intent != "ask_back_pain":
@@ -166,6 +210,32 @@ def questions_asked(
     return asked
 
 
+def _clinic_details(found: Mapping[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+    """A clinic-detail question: "how much is a sports massage?" asks that treatment's price
+    (its own answer, not the whole price list); a kind of treatment named with any other detail
+    ("where do you do sports massage?") has no answer among the clinic's details."""
+    details = dict(found)
+    kinds = details.pop("massage_type", ())
+    info = details.get("info_type", ())
+    if kinds and any(detail in info for detail in _PER_TREATMENT):
+        rest = tuple(i for i in info if i not in _PER_TREATMENT)
+        details.pop("info_type")
+        if rest:
+            details["info_type"] = rest
+        details["massage_type"] = kinds
+    return details
+
+
+def about_prices(topic: Topic | None) -> bool:
+    """Whether the last answer was a price list or a treatment's price: "and the sports one?"
+    then asks that treatment's price."""
+    return (
+        topic is not None
+        and topic.intent == "ask_clinic_info"
+        and (topic.entities.get("info_type") in _PER_TREATMENT or "massage_type" in topic.entities)
+    )
+
+
 def _follow_up(found: dict[str, list[str]], last: Topic | None) -> list[Question]:
     """A follow-up names a new detail for the last topic, or asks about the last topic again."""
     if not found:
@@ -173,6 +243,8 @@ def _follow_up(found: dict[str, list[str]], last: Topic | None) -> list[Question
     asked: list[Question] = []
     for entity, values in found.items():
         intent = ENTITY_HOME[entity]
+        if entity == "massage_type" and about_prices(last):
+            intent = "ask_clinic_info"
         question = Question(intent, {entity: tuple(values)})
         same = next((q for q in asked if q.intent == intent), None)
         if same:
@@ -185,16 +257,29 @@ def _follow_up(found: dict[str, list[str]], last: Topic | None) -> list[Question
     return asked
 
 
-def intent_when_unsure(ranking: Iterable[tuple[str, float]], text: str) -> str | None:
+def intent_when_unsure(
+    ranking: Iterable[tuple[str, float]],
+    text: str,
+    entities: Mapping[str, Iterable[str]] | None = None,
+    last: Topic | None = None,
+    names: Iterable[str] = (),
+) -> str | None:
     """The intent to answer an unsure message as, when it asks a clinic detail anyway.
 
     "does it help with sciatica and how much is it" leaves the classifier torn between topics,
     but "how much is it" is a sure question: answer it, with the best guess for the rest when
-    that guess is fair. None when no clinic detail is asked (then the fallback asks).
+    that guess is fair; "how long is each session?" asks the detail and nothing else. After a
+    price answer, a message naming only a treatment ("and the sports one?", `names` being the
+    words the entities were found in) is a follow-up. None otherwise (then the fallback asks).
     """
     found = spotted(text)
     if not found.get("info_type") and not found.get("weekday"):
+        kinds = (entities or {}).get("massage_type")
+        if kinds and about_prices(last) and asks_nothing_else(text, names):
+            return FOLLOW_UP
         return None
+    if asks_nothing_else(text):
+        return "ask_clinic_info"
     guesses = [(intent, confidence) for intent, confidence in ranking if intent in FAQ_TOPICS]
     if guesses and guesses[0][1] >= MIN_GUESS_WITH_DETAIL:
         return guesses[0][0]

@@ -53,7 +53,17 @@ ENTITY_VALUES: dict[str, frozenset[str]] = {
         }
     ),
     "info_type": frozenset(
-        {"hours", "location", "price", "parking", "phone", "payment", "access", "duration"}
+        {
+            "hours",
+            "location",
+            "price",
+            "parking",
+            "phone",
+            "payment",
+            "access",
+            "duration",
+            "website",
+        }
     ),
     "weekday": frozenset(
         {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}

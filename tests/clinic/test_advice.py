@@ -70,8 +70,33 @@ def test_booking_reminders_by_level(clinic: Clinic) -> None:
 
 def test_a_concern_in_a_form_answer_is_acknowledged(clinic: Clinic) -> None:
     text = advice.concern_in_form(clinic, assess("I'm 18 weeks pregnant").concerns)
-    assert text is not None and text.startswith("Thanks — I've noted that.")
+    assert text is not None and text.startswith("Thanks — I've noted that. You mentioned")
+    assert "Thank you for telling me" not in text  # one thank-you is enough
     assert advice.concern_in_form(clinic, assess("lower left side").concerns) is None
+
+
+def test_the_reminder_before_confirming_is_short_and_names_each_concern(clinic: Clinic) -> None:
+    concerns = assess("I'm 18 weeks pregnant, I take warfarin and my back is swollen").concerns
+    text = advice.before_booking(clinic, concerns, confirming=True)
+    assert text is not None and text.startswith("Before I confirm this: you mentioned")
+    assert "pregnant" in text and "blood-thinning" in text and "swelling" in text
+    assert "your midwife or GP" in text and "after it has settled" in text
+    # The advice itself was given when the concern was raised: not again word for word.
+    assert advice.doctor_first(clinic, concerns) not in text
+    assert "pregnancy massage" not in text
+
+
+def test_who_to_ask_is_said_once(clinic: Clinic) -> None:
+    concerns = assess("I'm pregnant and I have osteoporosis").concerns
+    text = str(advice.before_booking(clinic, concerns, confirming=True))
+    assert "check with your midwife or GP that" in text  # "your GP" is already in it
+    assert "your GP and" not in text and "and your GP" not in text
+
+
+def test_a_concern_mentioned_again_is_acknowledged_briefly() -> None:
+    text = advice.acknowledged()
+    assert len(text) < 120 and "anything else" in text
+    assert "book" not in text.lower()
 
 
 def test_staff_note_quotes_the_client(clinic: Clinic) -> None:

@@ -47,7 +47,7 @@ def test_day_hours_only_in_an_entry_for_any_weekday() -> None:
     with pytest.raises(faq.FaqImportError, match="day_hours"):
         _parse("{day_hours}")
     assert _parse("{day_hours}", entity="weekday", value="*")
-    with pytest.raises(faq.FaqImportError, match="only for weekday"):
+    with pytest.raises(faq.FaqImportError, match="only for massage_type, weekday"):
         _parse("Hello", entity="info_type", value="*")
 
 
@@ -86,6 +86,9 @@ def test_no_list_sits_inside_a_sentence_in_any_answer(faq_database: str, clinic:
         ),
         ("ask_massage_types", "which parts of the back do you work on", ["back-regions"]),
         ("ask_back_pain", "what are the three sections of the back?", ["back-regions"]),
+        ("ask_treatment_plan", "how long is each session?", ["clinic-duration"]),
+        ("ask_treatment_plan", "how long is a session?", ["clinic-duration"]),
+        ("ask_clinic_info", "do you have a website?", ["clinic-website"]),
     ],
 )
 def test_each_question_gets_its_own_entry(
@@ -141,3 +144,24 @@ def test_at_most_three_answers(faq_database: str, clinic: Clinic) -> None:
     text = "prices, parking, address, phone number and do you take card"
     answers = faq.answers_for(faq_database, questions_asked("ask_clinic_info", {}, text), clinic)
     assert len(answers) == 3
+
+
+def test_the_price_of_one_kind_of_treatment(faq_database: str, sample_clinic: Clinic) -> None:
+    def answer(kind: str) -> str:
+        question = Question("ask_clinic_info", {"massage_type": (kind,)})
+        [found] = faq.answers_for(faq_database, [question], sample_clinic)
+        assert found.entry_id == "clinic-price-treatment"
+        return found.text
+
+    assert answer("sports").startswith("Our sports massage (60 minutes) is £60.")
+    assert answer("swedish").startswith("Our Swedish massage (60 minutes) is £55.")
+    assert answer("back").startswith("A back massage is £35 for 30 minutes and £55 for 60 minutes.")
+    hot_stone = answer("hot_stone")
+    assert hot_stone.startswith("Sorry, we don't offer hot stone massage at the moment.")
+    assert "\n- Back massage (30 minutes): £35" in hot_stone
+
+
+def test_service_prices_only_in_an_entry_for_any_massage_type() -> None:
+    with pytest.raises(faq.FaqImportError, match="service_prices"):
+        _parse("{service_prices}")
+    assert _parse("{service_prices}", entity="massage_type", value="*")

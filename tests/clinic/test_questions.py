@@ -24,6 +24,7 @@ from bot.clinic.questions import Question, Topic, questions_asked, spotted
             {"info_type": ["hours"], "weekday": ["saturday", "sunday"]},
         ),
         ("what about lower down?", {"back_region": ["lower"]}),
+        ("do you have a website?", {"info_type": ["website"]}),
         ("which parts of the back do you work on", {"back_region": ["whole"]}),
         ("what are the three sections of the back?", {"back_region": ["whole"]}),
         # Everyday words that only look like clinic details.
@@ -126,3 +127,111 @@ def test_an_unsure_message_with_a_clinic_detail_is_answered_anyway() -> None:
     assert intent_when_unsure([("ask_back_pain", 0.2)], text) == "ask_clinic_info"
     # Nothing sure in it: the fallback asks.
     assert intent_when_unsure(ranking, "does it help with sciatica") is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "how long is each session?",
+        "how long is a session?",
+        "ok and how long is each session, please?",
+        "what's your website?",
+        "are you open on sunday?",
+    ],
+)
+def test_a_message_that_asks_only_a_clinic_detail(text: str) -> None:
+    from bot.clinic.questions import asks_nothing_else
+
+    assert asks_nothing_else(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "does it help with sciatica and how much is it",
+        "how many sessions will I need and how long is each one?",
+        "what should I wear, and is there parking?",
+    ],
+)
+def test_a_message_that_asks_more_than_a_clinic_detail(text: str) -> None:
+    from bot.clinic.questions import asks_nothing_else
+
+    assert not asks_nothing_else(text)
+
+
+@pytest.mark.parametrize("text", ["how long is each session?", "how long is a session?"])
+def test_a_duration_question_is_never_the_treatment_plan(text: str) -> None:
+    # The classifier leans to "how many sessions"; the words ask how long one lasts. The plan's
+    # topic may answer only with an entry of its own on durations, never its general entry.
+    assert questions_asked("ask_treatment_plan", {}, text) == [
+        Question("ask_treatment_plan", {"info_type": ("duration",)}, general=False),
+        Question("ask_clinic_info", {"info_type": ("duration",)}),
+    ]
+
+
+def test_a_question_with_more_in_it_keeps_the_classifiers_topic() -> None:
+    asked = questions_asked(
+        "ask_treatment_plan", {}, "how many sessions will I need, and how long is a session?"
+    )
+    assert asked[0] == Question("ask_treatment_plan", {"info_type": ("duration",)})
+
+
+def test_the_price_of_one_kind_of_treatment_is_its_own_question() -> None:
+    asked = questions_asked(
+        "ask_clinic_info", {"massage_type": ["sports"]}, "how much is a sports massage?"
+    )
+    assert asked == [Question("ask_clinic_info", {"massage_type": ("sports",)})]
+    # With another detail: that detail is still asked.
+    asked = questions_asked(
+        "ask_clinic_info", {"massage_type": ["sports"]}, "how much is a sports massage and parking?"
+    )
+    assert asked == [
+        Question("ask_clinic_info", {"info_type": ("parking",), "massage_type": ("sports",)})
+    ]
+    # A treatment named with a detail it has no answer of its own for: just that detail.
+    asked = questions_asked(
+        "ask_clinic_info", {"massage_type": ["sports"]}, "where is the clinic for sports massage?"
+    )
+    assert asked == [Question("ask_clinic_info", {"info_type": ("location",)})]
+
+
+@pytest.mark.parametrize(
+    "last",
+    [
+        Topic("ask_clinic_info", {"info_type": "price"}),
+        Topic("ask_clinic_info", {"massage_type": "back"}),
+        Topic("ask_clinic_info", {"info_type": "duration"}),
+    ],
+)
+def test_a_treatment_after_a_price_answer_asks_its_price(last: Topic) -> None:
+    asked = questions_asked("follow_up", {"massage_type": ["sports"]}, "and the sports one?", last)
+    assert asked == [Question("ask_clinic_info", {"massage_type": ("sports",)})]
+
+
+def test_a_treatment_after_another_topic_asks_about_that_treatment() -> None:
+    last = Topic("ask_clinic_info", {"info_type": "hours"})
+    asked = questions_asked("follow_up", {"massage_type": ["sports"]}, "and the sports one?", last)
+    assert asked == [Question("ask_massage_types", {"massage_type": ("sports",)})]
+
+
+def test_an_unsure_follow_up_naming_a_treatment_after_prices() -> None:
+    from bot.clinic.questions import FOLLOW_UP, intent_when_unsure
+
+    ranking = [("nlu_fallback", 0.55), ("ask_massage_types", 0.48), ("inform", 0.17)]
+    prices = Topic("ask_clinic_info", {"info_type": "price"})
+    sports = {"massage_type": ["sports"]}
+    text = "and the sports one?"
+    assert intent_when_unsure(ranking, text, sports, prices, names=["sports"]) == FOLLOW_UP
+    # Not after a price answer, or with more asked than the treatment: the fallback asks.
+    hours = Topic("ask_clinic_info", {"info_type": "hours"})
+    assert intent_when_unsure(ranking, text, sports, hours, names=["sports"]) is None
+    busy = "and is the sports one good for runners?"
+    assert intent_when_unsure(ranking, busy, sports, prices, names=["sports"]) is None
+
+
+def test_an_unsure_duration_question_is_answered_as_a_clinic_detail() -> None:
+    from bot.clinic.questions import intent_when_unsure
+
+    ranking = [("nlu_fallback", 0.55), ("ask_treatment_plan", 0.53), ("ask_clinic_info", 0.32)]
+    assert intent_when_unsure(ranking, "how long is each session?") == "ask_clinic_info"
+    assert intent_when_unsure(ranking, "do you have a website?") == "ask_clinic_info"

@@ -411,7 +411,8 @@ def _owned_by(conversation_id: str | None, sender: str) -> bool:
 def _booking_problems(clinic: Clinic, row: Booking | None, expected: dict[str, Any]) -> list[str]:
     """Compare a stored booking with the expected fields. Names and e-mail addresses compare
     without regard to case and apostrophe style; `status: live` means anything but cancelled;
-    `note: null` means no note; `note_contains` looks for a phrase in the note."""
+    `note: null` means no note; `note_contains` looks for a phrase in the note; `mentioned` lists
+    the health concerns (triage concept ids) the booking record shows staff."""
     if row is None:
         return [f"no booking found for {expected}"]
     actual = {
@@ -429,6 +430,11 @@ def _booking_problems(clinic: Clinic, row: Booking | None, expected: dict[str, A
         if key == "note_contains":
             if not row.note or normalise(str(want)) not in normalise(row.note):
                 problems.append(f"booking note {row.note!r} should mention {want!r}")
+            continue
+        if key == "mentioned":
+            shown = sorted(str(c.get("concept")) for c in row.health_concerns or [])
+            if shown != sorted(str(w) for w in want or []):
+                problems.append(f"booking shows staff {shown}, expected {sorted(want or [])}")
             continue
         if key not in actual:
             problems.append(f"unknown booking field {key!r}")

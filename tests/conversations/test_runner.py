@@ -311,6 +311,26 @@ def test_the_database_checks_find_the_conversations_booking(
     ]
 
 
+def test_the_database_checks_what_the_booking_shows_staff(
+    tmp_path: Path, database_url: str, sample_clinic: Clinic
+) -> None:
+    (conversation,) = write_suite(
+        tmp_path,
+        "conversations:\n  - id: c\n    turns:\n"
+        '      - {user: "yes", must: ["booked"]}\n'
+        "    booking: {service: back-30, mentioned: [pregnancy]}\n",
+    )
+
+    def books(text: str, sender: str) -> list[dict[str, Any]]:
+        book_directly(database_url, sample_clinic, sender, "2026-03-13T14:00")
+        return reply("booked")
+
+    runner = SuiteRunner(books, database_url, tmp_path / "now.txt", sample_clinic, run_tag="t")
+    assert runner.run(conversation).database_problems == [
+        "booking shows staff [], expected ['pregnancy']"
+    ]
+
+
 def test_no_booking_fails_when_one_was_made_and_the_diary_starts_empty(
     tmp_path: Path, database_url: str, sample_clinic: Clinic
 ) -> None:
