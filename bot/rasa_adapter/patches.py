@@ -300,7 +300,12 @@ def supported(installed: str) -> bool:
 
 
 def install(settings: PatchSettings | None = None, env: Mapping[str, str] | None = None) -> bool:
-    """Apply every patch (again, with these settings, if already applied); True if applied."""
+    """Apply every patch (again, with these settings, if already applied); True if applied.
+
+    Switched off or not applicable, it also takes back patches installed earlier: the process
+    then runs Rasa's own code throughout, never half of each.
+    """
+    restore()
     if not enabled(env):
         logger.info("%s=0: running Rasa's own code, without the patches", SWITCH)
         return False
@@ -314,7 +319,6 @@ def install(settings: PatchSettings | None = None, env: Mapping[str, str] | None
             RASA_SERIES,
         )
         return False
-    restore()
     settings = settings or PatchSettings()
     found = []
     for patch in PATCHES:

@@ -72,16 +72,20 @@ def test_switched_off_rasa_runs_its_own_code(caplog: pytest.LogCaptureFixture) -
     assert "MASSAGEBOT_SPEEDUPS is now called MASSAGEBOT_PATCHES" in caplog.text
     assert _rasas_own() == rasa
     assert patches.install(env={"MASSAGEBOT_PATCHES": "1", "MASSAGEBOT_SPEEDUPS": "0"})
+    # Installed, then switched off: the earlier patches are taken back, not left half in place.
+    assert not patches.install(env={"MASSAGEBOT_PATCHES": "0"})
+    assert _rasas_own() == rasa and not patches.installed()
 
 
 def test_another_rasa_version_keeps_its_own_code(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     rasa = _rasas_own()
+    assert patches.install(env={})  # installed on 3.6; a later install on another version …
     monkeypatch.setattr(patches, "rasa_version", lambda: "3.7.0")
     with caplog.at_level(logging.INFO, logger="bot.rasa_adapter.patches"):
         assert not patches.install(env={})
-    assert _rasas_own() == rasa
+    assert _rasas_own() == rasa  # … takes them back
     assert [r.getMessage() for r in caplog.records] == [
         "Rasa 3.7.0 is installed but bot/rasa_adapter/patches.py is written for Rasa 3.6: "
         "running Rasa's own code without the patches (slower; no apology when an action "
