@@ -4,7 +4,8 @@ conversations to ids keyed by channel.
 `massagebot conversations migrate-ids [--dry-run]` rewrites conversations stored before ids
 carried their channel (`5f2c…` → `webchat:5f2c…`, `+4479…` → `twilio:+4479…`): in the tracker
 store (Rasa's `events` table, SQLite or PostgreSQL) and in our tables (bookings, hand-off
-requests, unanswered questions), so staff tools, privacy requests and the running bot agree.
+requests, unanswered questions, and hand-off notices still waiting in the outbox), so staff tools,
+privacy requests and the running bot agree.
 Each conversation's channel is the one its first client message came through (Rasa stores it with
 every message); conversations without one are guessed from the id (`bot.clinic.conversations`).
 It is idempotent: keyed ids are left alone, so running it twice changes nothing. A conversation
@@ -28,7 +29,7 @@ from sqlalchemy import create_engine, inspect, select, text, update
 
 from bot.clinic.conversations import channel_of, legacy_key
 from bot.clinic.db import migrate, session_scope
-from bot.clinic.models import Booking, HandoffRequest, UnansweredQuestion
+from bot.clinic.models import Booking, HandoffRequest, OutboxMessage, UnansweredQuestion
 
 
 def resume_conversation(
@@ -133,9 +134,30 @@ def migrate_ids(
                     .execution_options(synchronize_session=False)
                 ).rowcount
                 report.rows[model.__tablename__] += count
+        _migrate_pending_notices(session, known, report)
         if dry_run:
             session.rollback()
     return report
+
+
+def _migrate_pending_notices(session: Any, known: dict[str, str], report: MigrationReport) -> None:
+    """A hand-off notice not yet delivered names its conversation: staff would get an id that
+    no longer exists. Delivered ones are history and stay as they were sent."""
+    pending = select(OutboxMessage).where(OutboxMessage.status == "pending")
+    for message in session.execute(pending).scalars():
+        handoff = (message.payload or {}).get("handoff") or {}
+        old = handoff.get("conversation_id")
+        if not old or channel_of(old) or old in report.clashes:
+            continue
+        new = known.get(old) or legacy_key(old, None)
+        payload = json.loads(json.dumps(message.payload))  # a new value, so the JSON is saved
+        payload["handoff"]["conversation_id"] = new
+        if isinstance(payload.get("text"), str):
+            said = f"conversation: {old}."
+            payload["text"] = payload["text"].replace(said, f"conversation: {new}.")
+        message.payload = payload
+        report.rows[OutboxMessage.__tablename__] += 1
+    session.flush()
 
 
 def _migrate_command(settings: Any, args: argparse.Namespace) -> int:

@@ -14,7 +14,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import create_engine, select, text
 
 from bot.clinic.db import session_scope
-from bot.clinic.models import HandoffRequest, UnansweredQuestion
+from bot.clinic.models import HandoffRequest, OutboxMessage, UnansweredQuestion
 from bot.staff.cli import main
 from bot.staff.conversations import migrate_ids
 
@@ -115,3 +115,31 @@ def test_dry_run_from_the_command_line(
     assert (senders(tracker), our_ids(database_url)) == before
     assert main(["conversations", "migrate-ids"]) == 0
     assert "rest:quiet" in senders(tracker)
+
+
+def notice(conversation: str, status: str) -> OutboxMessage:
+    return OutboxMessage(
+        delivery_id=f"{conversation}-{status}",
+        target="handoff",
+        event="handoff.requested",
+        status=status,
+        payload={
+            "text": f"A client asked to talk to a person (now). conversation: {conversation}.",
+            "handoff": {"id": 1, "conversation_id": conversation},
+        },
+    )
+
+
+def test_hand_off_notices_waiting_in_the_outbox_name_the_new_id(stores: tuple[str, str]) -> None:
+    database_url, tracker = stores
+    with session_scope(database_url) as session:
+        session.add(notice("+447911123456", "pending"))
+        session.add(notice(WIDGET, "delivered"))  # already sent: history stays as it was
+    report = migrate_ids(database_url, tracker)
+    assert report.rows["outbox"] == 1
+    with session_scope(database_url) as session:
+        payloads = {m.status: m.payload for m in session.execute(select(OutboxMessage)).scalars()}
+    assert payloads["pending"]["handoff"]["conversation_id"] == "twilio:+447911123456"
+    assert payloads["pending"]["text"].endswith("conversation: twilio:+447911123456.")
+    assert payloads["delivered"]["handoff"]["conversation_id"] == WIDGET
+    assert migrate_ids(database_url, tracker).rows["outbox"] == 0  # idempotent
