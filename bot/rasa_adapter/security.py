@@ -362,6 +362,7 @@ class MessageGuard:
         self.session_limiter = session_limiter or Unlimited()
         self.max_in_flight = max_in_flight  # 0: no limit
         self.in_flight = 0  # messages of this process between the guard and Rasa's reply
+        self.shed = 0  # turned away since the process became busy
 
     def wrap(self, handler: Handler, channel: InputChannel | None = None) -> Handler:
         """The guarded handler for one channel: its messages are keyed by that channel, so a
@@ -379,11 +380,13 @@ class MessageGuard:
                 return
             # Checked and counted with no `await` in between: no other message slips past.
             if self.max_in_flight and self.in_flight >= self.max_in_flight:
-                logger.warning(
-                    "%d messages in flight (MAX_MESSAGES_IN_FLIGHT); one from %s shed",
-                    self.in_flight,
-                    message.sender_id,
-                )
+                self.shed += 1
+                if self.shed == 1:  # logged once per busy spell, not per message
+                    logger.warning(
+                        "%d messages in flight (MAX_MESSAGES_IN_FLIGHT): new ones are told to "
+                        "try again in a minute",
+                        self.in_flight,
+                    )
                 setattr(message, _SHED, True)
                 await self._say(message, BUSY)
                 return
@@ -398,6 +401,9 @@ class MessageGuard:
                 await self._say(message, self.failure_reply())
             finally:
                 self.in_flight -= 1
+                if self.shed and self.in_flight < self.max_in_flight:
+                    logger.warning("Busy spell over: %d messages were turned away", self.shed)
+                    self.shed = 0
 
         return guarded
 
