@@ -1,7 +1,8 @@
-"""A real Rasa server in front of an action server that stalls or fails: past
-MAX_MESSAGES_IN_FLIGHT clients are told to come back in a minute (REST: 503 + Retry-After), and
-after ACTION_CIRCUIT_FAILURES failures in a row the action server is left alone while clients
-get the clinic's apology at once. `/ready` stays 200 through both: the instance itself is fine.
+"""Real Rasa servers in front of an action server that stalls or fails: past
+MAX_MESSAGES_IN_FLIGHT clients are told to come back in a minute (REST: 503 + Retry-After); a
+call that outlasts ACTION_TIMEOUT_SECONDS becomes the clinic's apology; after
+ACTION_CIRCUIT_FAILURES failures in a row the action server is left alone while clients get the
+apology at once. `/ready` stays 200 throughout: the instance itself is fine.
 
 The action server is a fake in this process, so the test knows exactly when a call has arrived
 (a stopped real one accepts connections without saying so)."""
@@ -78,7 +79,8 @@ class FakeActionServer:
 
 @dataclass
 class StalledBot:
-    rasa: Server
+    busy: Server  # MAX_MESSAGES_IN_FLIGHT=1, and patient with the action server
+    impatient: Server  # ACTION_TIMEOUT_SECONDS=1
     actions: FakeActionServer
 
 
@@ -87,17 +89,27 @@ def stalled_bot(tmp_path_factory: pytest.TempPathFactory, model: Path) -> Iterat
     folder = tmp_path_factory.mktemp("stalled")
     actions = FakeActionServer()
     http = actions.serve()
-    env = deployment_env(
-        prepare_database(f"sqlite:///{folder / 'massagebot.db'}"),
-        TRACKER_STORE_URL=f"sqlite:///{folder / 'tracker.db'}",
+    database = prepare_database(f"sqlite:///{folder / 'massagebot.db'}")
+    common = {
+        "ACTION_CIRCUIT_FAILURES": "3",
+        "ACTION_CIRCUIT_RESET_SECONDS": "3600",  # an open circuit stays open for the test
+    }
+    busy = deployment_env(
+        database,
+        TRACKER_STORE_URL=f"sqlite:///{folder / 'busy.db'}",
         MAX_MESSAGES_IN_FLIGHT="1",
         ACTION_TIMEOUT_SECONDS="120",  # a held call stays held for the whole test
-        ACTION_CIRCUIT_FAILURES="3",
-        ACTION_CIRCUIT_RESET_SECONDS="3600",  # and an open circuit stays open
+        **common,
+    )
+    impatient = deployment_env(
+        database,
+        TRACKER_STORE_URL=f"sqlite:///{folder / 'impatient.db'}",
+        ACTION_TIMEOUT_SECONDS="1",
+        **common,
     )
     try:
-        with rasa_servers(folder, model, actions.port, [env]) as (rasa,):
-            yield StalledBot(rasa, actions)
+        with rasa_servers(folder, model, actions.port, [busy, impatient]) as servers:
+            yield StalledBot(*servers, actions)
     finally:
         actions.release.set()
         http.shutdown()
@@ -118,7 +130,7 @@ def ready(rasa: Server) -> tuple[int, dict[str, Any]]:
 def test_a_busy_instance_sheds_new_messages_with_503_and_retry_after(
     stalled_bot: StalledBot,
 ) -> None:
-    rasa, actions = stalled_bot.rasa, stalled_bot.actions
+    rasa, actions = stalled_bot.busy, stalled_bot.actions
     assert ready(rasa)[0] == 200
     actions.mode, actions.calls = "hold", 0
     actions.arrived.clear()
@@ -141,12 +153,17 @@ def test_a_busy_instance_sheds_new_messages_with_503_and_retry_after(
 
 
 @pytest.mark.e2e
-def test_after_failures_in_a_row_the_action_server_is_left_alone(
-    stalled_bot: StalledBot,
+@pytest.mark.parametrize("mode", ["hold", "fail"])
+def test_a_slow_or_failing_action_server_gets_an_apology_then_is_left_alone(
+    stalled_bot: StalledBot, mode: str
 ) -> None:
-    rasa, actions = stalled_bot.rasa, stalled_bot.actions
+    """`hold`: every call outlasts ACTION_TIMEOUT_SECONDS=1; `fail`: every call answers 500.
+    Each of the two runs on a fresh server's own circuit (the busy one is patient: 120 s)."""
+    rasa = stalled_bot.impatient if mode == "hold" else stalled_bot.busy
+    actions = stalled_bot.actions
     phone = load_clinic(ROOT / "data" / "clinic.yml").phone
-    actions.mode, actions.calls = "fail", 0
+    actions.mode, actions.calls = mode, 0
+    actions.release.clear()  # held calls stay held until the fixture ends
     client = sender()
     for expected_calls in (1, 2, 3, 3, 3):  # the circuit opens after the third failure
         replies = post(rasa, SLEEP, client).json()
