@@ -20,7 +20,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.lock_store import InMemoryLockStore
 from sanic import Sanic
 
-from bot.rasa_adapter.health import action_health_url, run_checks
+from bot.rasa_adapter.health import DatabaseCheck, action_health_url, run_checks
 from bot.rasa_adapter.lock_store import AtomicRedisLockStore
 from bot.rasa_adapter.security import (
     BUSY,
@@ -261,3 +261,27 @@ def test_the_action_servers_health_url() -> None:
     assert action_health_url("http://actions:5055/webhook") == "http://actions:5055/health"
     assert action_health_url("https://a.example/bot/webhook/") == "https://a.example/bot/health"
     assert action_health_url("http://actions:5055/webhook?x=1") == "http://actions:5055/health"
+
+
+async def test_a_hanging_database_is_asked_once_not_at_every_probe() -> None:
+    """A database that does not answer (a stopped server, a dropped network) holds a thread;
+    later probes wait for that same query instead of starting more."""
+    started, answer = [], threading.Event()
+
+    class Hanging(DatabaseCheck):
+        def _select_one(self) -> None:
+            started.append(1)
+            answer.wait(60)
+
+    check = Hanging("sqlite://")
+    try:
+        for _ in range(3):
+            results = await run_checks({"database": check}, timeout=0.05)
+            assert results == {"database": (False, "no answer within 0.05 s")}
+        assert started == [1]
+        waiting = asyncio.ensure_future(check())
+        await asyncio.sleep(0)  # it now waits for the query still under way
+    finally:
+        answer.set()
+    assert await waiting == "ok"  # that query, answered at last
+    assert started == [1]
