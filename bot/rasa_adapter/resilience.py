@@ -1,4 +1,5 @@
-"""A polite reply instead of silence when an action cannot run.
+"""A polite reply instead of silence when an action cannot run, and the settings that bound
+how long a failing part may hold a client up.
 
 When the action server is down (or answers with an error), Rasa logs the exception, drops the
 action's events and carries on predicting — the client gets no reply at all, or the next
@@ -17,7 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -25,9 +28,56 @@ from rasa.core.actions.action import Action, ActionExecutionRejection
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import BotUttered, Event, FollowupAction
 
+from bot.settings import ConfigError
+
 logger = logging.getLogger(__name__)
 
 _GUARDED = "_massagebot_guarded"
+
+
+def _number(env: Mapping[str, str], name: str, default: float, *, integer: bool) -> float:
+    """A setting that must be a number ≥ 0 (`0` switches the feature off where that makes
+    sense; the caller says); empty means the default."""
+    text = (env.get(name) or "").strip()
+    if not text:
+        return default
+    kind = "a whole number" if integer else "a number of seconds"
+    try:
+        value = int(text) if integer else float(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be {kind}, not '{text}'") from None
+    if not value >= 0 or value == float("inf"):
+        raise ConfigError(f"{name} must be {kind} ≥ 0, not '{text}'")
+    return value
+
+
+@dataclass(frozen=True)
+class ResilienceSettings:
+    """How long Rasa waits for the action server, when it stops trying for a while, and how many
+    messages one process handles at once (the rest are told to come back in a minute)."""
+
+    action_timeout: float = 5.0  # ACTION_TIMEOUT_SECONDS
+    circuit_failures: int = 3  # ACTION_CIRCUIT_FAILURES; 0 = never stop trying
+    circuit_reset: float = 15.0  # ACTION_CIRCUIT_RESET_SECONDS
+    max_in_flight: int = 64  # MAX_MESSAGES_IN_FLIGHT; 0 = no limit
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ResilienceSettings:
+        env = os.environ if env is None else env
+        settings = cls(
+            action_timeout=_number(env, "ACTION_TIMEOUT_SECONDS", 5.0, integer=False),
+            circuit_failures=int(_number(env, "ACTION_CIRCUIT_FAILURES", 3, integer=True)),
+            circuit_reset=_number(env, "ACTION_CIRCUIT_RESET_SECONDS", 15.0, integer=False),
+            max_in_flight=int(_number(env, "MAX_MESSAGES_IN_FLIGHT", 64, integer=True)),
+        )
+        if settings.action_timeout <= 0:
+            raise ConfigError("ACTION_TIMEOUT_SECONDS must be more than 0 (e.g. 5)")
+        if settings.circuit_failures and settings.circuit_reset <= 0:
+            raise ConfigError(
+                "ACTION_CIRCUIT_RESET_SECONDS must be more than 0 (e.g. 15); "
+                "ACTION_CIRCUIT_FAILURES=0 switches the circuit breaker off"
+            )
+        return settings
 
 
 @lru_cache(maxsize=1)

@@ -18,7 +18,10 @@ installs what is here:
   messaging platforms call their webhooks from a few shared IPs), per sender on every channel,
   and per socket.io connection and IP for widget messages and new widget sessions, with a
   friendly reply when exceeded. With REDIS_URL set the counters are shared by all instances,
-  otherwise each instance counts on its own.
+  otherwise each instance counts on its own;
+- past MAX_MESSAGES_IN_FLIGHT messages being handled at once in this process, new ones are
+  shed with a friendly "busy, try again in a minute" (REST: 503 with Retry-After), so an
+  overloaded instance answers quickly instead of queueing everyone into timeouts.
 
 Rates are written `COUNT/SECONDS` (e.g. `20/60`); `0` switches a limit off.
 """
@@ -57,6 +60,8 @@ TOO_LONG = (
     "sentences?"
 )
 EMPTY = "I didn't get any text there. What would you like to know?"
+BUSY = "I'm answering a lot of people right now — please try again in a minute. Sorry for the wait!"
+BUSY_RETRY_AFTER_SECONDS = 60
 NOT_A_COMMAND = (
     "That isn't something I can do here. What would you like to know about massage or booking?"
 )
@@ -282,6 +287,15 @@ def client_of(message: UserMessage) -> Client | None:
     return client if isinstance(client, Client) else None
 
 
+_SHED = "massagebot_shed"
+
+
+def was_shed(message: UserMessage) -> bool:
+    """Whether the guard turned this message away because the process was busy (the REST
+    channel then answers 503 with Retry-After instead of 200)."""
+    return getattr(message, _SHED, False) is True
+
+
 class PlatformIds(OutputChannel):
     """Wraps the output channel of a channel that does not key its own conversations: Rasa
     answers to the conversation id (`rest:abc`), the channel gets its own id back (`abc`)."""
@@ -338,6 +352,7 @@ class MessageGuard:
         connection_limiter: Limiter | None = None,
         ip_limiter: Limiter | None = None,
         session_limiter: Limiter | None = None,
+        max_in_flight: int = 0,
     ) -> None:
         self.settings = settings
         self.limiter = limiter
@@ -345,6 +360,9 @@ class MessageGuard:
         self.connection_limiter = connection_limiter or Unlimited()
         self.ip_limiter = ip_limiter or Unlimited()
         self.session_limiter = session_limiter or Unlimited()
+        self.max_in_flight = max_in_flight  # 0: no limit
+        self.in_flight = 0  # messages of this process between the guard and Rasa's reply
+        self.shed = 0  # turned away since the process became busy
 
     def wrap(self, handler: Handler, channel: InputChannel | None = None) -> Handler:
         """The guarded handler for one channel: its messages are keyed by that channel, so a
@@ -360,6 +378,19 @@ class MessageGuard:
             if reply is not None:
                 await self._say(message, reply)
                 return
+            # Checked and counted with no `await` in between: no other message slips past.
+            if self.max_in_flight and self.in_flight >= self.max_in_flight:
+                self.shed += 1
+                if self.shed == 1:  # logged once per busy spell, not per message
+                    logger.warning(
+                        "%d messages in flight (MAX_MESSAGES_IN_FLIGHT): new ones are told to "
+                        "try again in a minute",
+                        self.in_flight,
+                    )
+                setattr(message, _SHED, True)
+                await self._say(message, BUSY)
+                return
+            self.in_flight += 1
             try:
                 await handler(message)
             except asyncio.CancelledError:
@@ -368,6 +399,11 @@ class MessageGuard:
                 # Rasa's channels log and answer nothing; the client deserves an apology.
                 logger.exception("Could not handle a message from %s", message.sender_id)
                 await self._say(message, self.failure_reply())
+            finally:
+                self.in_flight -= 1
+                if self.shed and self.in_flight < self.max_in_flight:
+                    logger.warning("Busy spell over: %d messages were turned away", self.shed)
+                    self.shed = 0
 
         return guarded
 
@@ -417,7 +453,9 @@ class MessageGuard:
             logger.exception("Could not send a reply to %s", message.sender_id)
 
 
-def make_guard(settings: SecuritySettings, failure_reply: Callable[[], str]) -> MessageGuard:
+def make_guard(
+    settings: SecuritySettings, failure_reply: Callable[[], str], max_in_flight: int = 0
+) -> MessageGuard:
     """The guard with every limiter the settings ask for."""
     return MessageGuard(
         settings,
@@ -426,6 +464,7 @@ def make_guard(settings: SecuritySettings, failure_reply: Callable[[], str]) -> 
         connection_limiter=make_limiter(settings.sender_rate, settings, "connection"),
         ip_limiter=make_limiter(settings.ip_rate, settings, "socket-ip"),
         session_limiter=make_limiter(settings.session_rate, settings, "sessions"),
+        max_in_flight=max_in_flight,
     )
 
 

@@ -7,10 +7,12 @@ builds the app with Rasa's own `configure_app` and `load_agent_on_start`, then a
 
 - a quiet start (`startup`: known third-party warnings hidden, TensorFlow's logging limited);
 - persistence from the environment (`persistence`: TRACKER_STORE_URL, REDIS_URL, …);
-- the action endpoint that keeps its connections (`action_endpoint`);
+- the action endpoint that keeps its connections, gives up after ACTION_TIMEOUT_SECONDS and
+  stops calling a failing action server for a while (`action_endpoint`);
+- `/health` and `/ready` for healthchecks and probes (`health`);
 - the security settings of `security` (API off unless protected, CORS, widget sessions and
-  socket.io JWT, conversations keyed by channel, size caps, rate limits) applied to every
-  channel;
+  socket.io JWT, conversations keyed by channel, size caps, rate limits, load shedding past
+  MAX_MESSAGES_IN_FLIGHT) applied to every channel;
 - Rasa's internals changed where Rasa has no extension point (`patches`: the model loaded once
   before Sanic forks its workers, which share it, and run without dask; a polite reply with the
   clinic's phone number when an action fails; a new session every SESSION_MESSAGE_LIMIT
@@ -147,13 +149,15 @@ def build_app(args: argparse.Namespace, model_path: str | None) -> Any:
     """The Sanic app `rasa run` would build, with our guards installed."""
     from rasa.core import run as rasa_run
 
-    from bot.rasa_adapter.resilience import clinic_apology
+    from bot.rasa_adapter import health
+    from bot.rasa_adapter.resilience import ResilienceSettings, clinic_apology
     from bot.rasa_adapter.security import (
         SecuritySettings,
         install_http_guards,
         make_guard,
         make_limiter,
     )
+    from bot.settings import Settings
 
     settings = SecuritySettings.from_env()
     endpoints = read_endpoints(args.endpoints)
@@ -169,8 +173,9 @@ def build_app(args: argparse.Namespace, model_path: str | None) -> Any:
         port=args.port,
         endpoints=endpoints,
     )
-    guard = make_guard(settings, clinic_apology)
+    guard = make_guard(settings, clinic_apology, ResilienceSettings.from_env().max_in_flight)
     register_channels(app, channels, guard)
+    health.install(app, Settings.from_env().database_url)
     install_http_guards(app, settings, make_limiter(settings.ip_rate, settings, "ip"))
     if model_path is not None:  # tests set `app.ctx.agent` themselves
         app.register_listener(
@@ -202,12 +207,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot.clinic.facts import sample_clinic_refusal
     from bot.rasa_adapter import patches, sessions
     from bot.rasa_adapter.persistence import PersistenceConfigError, endpoint_overrides
-    from bot.rasa_adapter.resilience import clinic_apology
+    from bot.rasa_adapter.resilience import ResilienceSettings, clinic_apology
     from bot.rasa_adapter.security import SecurityConfigError, SecuritySettings
     from bot.settings import ConfigError, Settings, is_production
 
     try:  # configuration mistakes first, before the slow start and any global set-up
         SecuritySettings.from_env()
+        ResilienceSettings.from_env()  # action timeout, circuit breaker, messages in flight
         endpoint_overrides()
         sessions.limit_from_env()
         BookingConfig.from_env()  # e.g. a webhook URL without its signing secret

@@ -1,5 +1,6 @@
 """When a part of the bot fails, the client hears about it politely and nothing is left broken:
-the action server going away, and the database going away in the middle of a booking."""
+the action server going away, and the database going away in the middle of a booking. Meanwhile
+`/ready` says which part is missing (503), and is 200 again once it is back."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
@@ -43,6 +45,13 @@ def fill_booking_form(rasa: Server, client: str) -> str:
     rasa.send("Grace Hopper", client)  # typed: the bot showed no button for it
     rasa.send("grace@example.org", client)
     return texts(rasa.send("/deny", client))
+
+
+def readiness(rasa: Server) -> tuple[int, list[str]]:
+    """`/ready`'s status and the parts it says are not ready."""
+    answer = requests.get(f"{rasa.url}/ready", timeout=30)
+    assert requests.get(f"{rasa.url}/health", timeout=30).status_code == 200  # alive throughout
+    return answer.status_code, answer.json().get("not_ready", [])
 
 
 def booking_rows(database_url: str) -> tuple[int, int, int]:
@@ -101,9 +110,11 @@ def test_action_server_down_gets_an_apology_and_the_bot_recovers(
     fragile_bot: FragileBot,
 ) -> None:
     rasa, client = fragile_bot.rasa, sender()
+    assert readiness(rasa) == (200, [])
     assert "sleep" in texts(rasa.send(SLEEP, client)).lower()
     fragile_bot.actions.stop()
     try:
+        assert readiness(rasa) == (503, ["action_server"])
         for message in (SLEEP, "/schedule_appointment"):
             replies = rasa.send(message, client)
             assert len(replies) == 1, replies  # one apology, not one per failed action
@@ -111,6 +122,7 @@ def test_action_server_down_gets_an_apology_and_the_bot_recovers(
             assert "try again" in replies[0]["text"]
     finally:
         fragile_bot.restart_actions()
+    assert readiness(rasa) == (200, [])
     assert "sleep" in texts(rasa.send(SLEEP, client)).lower()
     assert "treatment" in texts(rasa.send("/schedule_appointment", client)).lower()
 
@@ -124,10 +136,12 @@ def test_database_down_during_a_booking(fragile_bot: FragileBot) -> None:
     try:
         with pytest.raises(OSError):  # the harness really cut it
             socket.create_connection(("127.0.0.1", proxy.port), timeout=2).close()
+        assert readiness(rasa) == (503, ["database"])
         answer = texts(rasa.send("/affirm", client))
         assert clinic_phone() in answer and "MB-" not in answer, answer
     finally:
         proxy.start()
+    assert readiness(rasa) == (200, [])
     assert booking_rows(fragile_bot.database_url) == (0, 0, 0)
 
     # Back again: the client can simply book.

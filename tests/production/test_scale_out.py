@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import redis
+import requests
 from sqlalchemy import create_engine, text
 
 from bot.rasa_adapter.serve import process_tree
@@ -96,6 +97,10 @@ def test_one_conversation_across_two_instances(
         assert started.count("Loading model") == 1  # once, before the fork
         workers = set(process_tree([instances[1].process.pid])) - {instances[1].process.pid}
         assert len(workers) == 2
+        for server in instances:  # every part answers, Redis and PostgreSQL included
+            ready = requests.get(f"{server.url}/ready", timeout=30)
+            assert ready.status_code == 200, ready.text
+            assert ready.json()["checks"]["lock_store"] == "ok"
 
         def send(server: Server, message: str) -> list[dict[str, Any]]:
             return server.send(message, client, timeout=120)

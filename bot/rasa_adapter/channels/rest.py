@@ -8,7 +8,9 @@ conversation. This one (same name and URL, `/webhooks/rest/webhook`):
   conversations only; replies still show the sender the caller sent;
 - with REST_CHANNEL_TOKEN set, requires `Authorization: Bearer <token>` (401 otherwise);
 - with MASSAGEBOT_ENVIRONMENT=production and no token, is off: the webhook answers 403 and says
-  which variable turns it on (its health route still answers, for load balancers).
+  which variable turns it on (its health route still answers, for load balancers);
+- when the server is too busy (MAX_MESSAGES_IN_FLIGHT), answers 503 with `Retry-After` and the
+  usual reply list holding the "please try again in a minute" message, for clients to show.
 
 `make run` (development) leaves it on without a token, for the staff shell, tests and curl.
 Streaming (`?stream=true`) is not offered; replies come as one JSON list.
@@ -30,6 +32,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.clinic.conversations import platform_id, prefix_for
+from bot.rasa_adapter.security import BUSY_RETRY_AFTER_SECONDS, was_shed
 from bot.settings import is_production
 
 logger = logging.getLogger(__name__)
@@ -101,21 +104,26 @@ class RestChannel(RestInput):
             sender = body.get("sender") or DEFAULT_SENDER
             metadata = body.get("metadata")
             collector = RestCollector()
+            message = UserMessage(
+                body.get("message"),
+                collector,
+                # Always prefixed, so the reply names exactly the sender sent.
+                f"{prefix_for(CHANNEL)}:{sender}",
+                input_channel=CHANNEL,  # never the one the body names
+                metadata=metadata if isinstance(metadata, dict) else None,
+            )
             try:
-                await on_new_message(
-                    UserMessage(
-                        body.get("message"),
-                        collector,
-                        # Always prefixed, so the reply names exactly the sender sent.
-                        f"{prefix_for(CHANNEL)}:{sender}",
-                        input_channel=CHANNEL,  # never the one the body names
-                        metadata=metadata if isinstance(metadata, dict) else None,
-                    )
-                )
+                await on_new_message(message)
             except asyncio.CancelledError:  # RESPONSE_TIMEOUT: answer what there is, like Rasa
                 logger.error("A REST message took longer than the response timeout")
             except Exception:
                 logger.exception("Could not handle a REST message")
+            if was_shed(message):
+                return response.json(
+                    collector.messages,
+                    status=503,
+                    headers={"Retry-After": str(BUSY_RETRY_AFTER_SECONDS)},
+                )
             return response.json(collector.messages)
 
         return webhook
