@@ -294,11 +294,11 @@ def bot_parts(
 
 
 def serve(
-    model: Path | None, port: int = 5005, action_port: int = 5055, policy: Policy = Policy()
+    model: Path | None, port: int = 5005, action_port: int = 5055, policy: Policy | None = None
 ) -> int:
     """Run the bot's processes under a `Supervisor` until Ctrl-C or SIGTERM (exit code 0), or
     until one keeps crashing at start (its exit code). "The bot is up" once Rasa is ready."""
-    supervisor = Supervisor(bot_parts(model, port, action_port), policy)
+    supervisor = Supervisor(bot_parts(model, port, action_port), policy or Policy())
     supervisor.install_signal_handlers()
     ready = ReadyProbe(f"http://127.0.0.1:{port}")
     announced = False

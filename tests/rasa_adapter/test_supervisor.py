@@ -210,7 +210,7 @@ def test_the_ready_probe_falls_back_when_a_server_has_no_ready_path(tmp_path: Pa
     class Handler(http.server.BaseHTTPRequestHandler):
         paths: tuple[str, ...] = ()
 
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        def do_GET(self) -> None:
             self.send_response(200 if self.path in self.paths else 404)
             self.end_headers()
 
