@@ -80,6 +80,9 @@ NAMES = (
 # apology, the booking that could not be saved, load shedding).
 POLITE = re.compile(r"sorry|technical problem|try again|busy|call us", re.IGNORECASE)
 REFERENCE = re.compile(r"MB-[A-Z0-9]{6}")
+# The answer when the conversation could not be kept (advice.not_taken): the client was told to
+# send the message again, so it is not a lost one.
+NOT_TAKEN = "couldn't take your last message"
 
 
 # --- the services: PostgreSQL and Redis of our own -----------------------------------------------
@@ -435,11 +438,12 @@ def stored_user_texts(database_url: str) -> dict[str, Counter[str]]:
 
 
 def lost_messages(sent: list[Sent], database_url: str) -> list[Sent]:
-    """Messages the client got an answer to (HTTP 200) that are not in their conversation."""
+    """Messages the client got an answer to (HTTP 200) that are not in their conversation,
+    unless the answer said the message was not taken."""
     stored = stored_user_texts(database_url)
     lost = []
     for record in sent:
-        if record.status != 200:
+        if record.status != 200 or NOT_TAKEN in record.replies:
             continue
         kept = stored.get(record.sender, Counter())
         if kept[record.text] > 0:
