@@ -67,6 +67,11 @@ return 1
 """
 
 
+# Seconds a Redis call may take (Rasa's own Redis store waits 10): the lock store is on every
+# message's path, so a stalled Redis must fail it well within a client's patience.
+SOCKET_TIMEOUT_SECONDS = 5.0
+
+
 class AtomicRedisLockStore(LockStore):
     """Per-conversation FIFO lock in Redis, safe with several Rasa instances and workers."""
 
@@ -93,9 +98,20 @@ class AtomicRedisLockStore(LockStore):
             password = settings.get("password", password)
             use_ssl = bool(settings.get("use_ssl", use_ssl))
             key_prefix = settings.get("key_prefix", key_prefix)
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+        from redis.exceptions import ConnectionError as RedisConnectionError
+
         self.redis = redis.asyncio.Redis(
-            host=host, port=port, db=db, username=username, password=password, ssl=use_ssl
-        )
+            host=host, port=port, db=db, username=username, password=password, ssl=use_ssl,
+            # A stalled Redis fails the message (the client is told it was not taken) instead
+            # of holding it for ever; a connection Redis dropped (a restart) is retried once on
+            # a new one instead of failing the message.
+            socket_timeout=SOCKET_TIMEOUT_SECONDS,
+            socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
+            retry=Retry(NoBackoff(), 1),
+            retry_on_error=[RedisConnectionError],
+        )  # fmt: skip
         self.prefix = f"{key_prefix}:lock2:" if key_prefix else "lock2:"
         self._issue = self.redis.register_script(_ISSUE)
         self._turn = self.redis.register_script(_TURN)

@@ -88,3 +88,24 @@ async def test_a_waiter_whose_ticket_expired_gives_up(redis_space: tuple[str, st
     await store.release("c", holder)
     async with store.lock("c"):  # and the conversation carries on afterwards
         pass
+
+
+async def test_a_stalled_redis_fails_the_message_instead_of_holding_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A Redis that takes connections but never answers (stopped, say): the lock call fails
+    after the socket timeout (the client is then told the message was not taken)."""
+    import socket
+
+    import redis
+
+    from bot.rasa_adapter import lock_store
+
+    monkeypatch.setattr(lock_store, "SOCKET_TIMEOUT_SECONDS", 0.5)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # the kernel completes connections; nobody ever reads them
+        store = AtomicRedisLockStore(host="127.0.0.1", port=silent.getsockname()[1])
+        with pytest.raises(redis.exceptions.TimeoutError):
+            await asyncio.wait_for(store.issue("client", 10), timeout=60)  # a hang guard
+        await store.redis.close()
