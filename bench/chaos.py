@@ -523,7 +523,9 @@ def rows_for(
                 sum(s.polite for s in window),
                 percentile(during, 95),
                 percentile(after, 95),
-                None if fault.recovered is None else max(0.0, fault.recovered - fault.ended),
+                None
+                if fault.recovered is None or fault.name.startswith("none")
+                else max(0.0, fault.recovered - fault.ended),
                 sum(1 for s in lost if fault.started <= s.at < fault.until),
                 sum(1 for t in inconsistent if fault.wall_started <= t < fault.wall_until),
                 booked_references(window),
@@ -558,7 +560,7 @@ def verdict(rows: list[Row]) -> list[str]:
         missed = row.sent - row.answered
         if missed:
             problems.append(f"{row.fault}: {missed} message(s) not answered within 10 s")
-        if row.recovery is None or row.recovery > 10:
+        if not row.fault.startswith("none") and (row.recovery is None or row.recovery > 10):
             problems.append(f"{row.fault}: recovery {seconds(row.recovery)} s (target ≤ 10 s)")
         if row.lost:
             problems.append(f"{row.fault}: {row.lost} event(s) lost")

@@ -105,12 +105,11 @@ class AtomicRedisLockStore(LockStore):
         self.redis = redis.asyncio.Redis(
             host=host, port=port, db=db, username=username, password=password, ssl=use_ssl,
             # A stalled Redis fails the message (the client is told it was not taken) instead
-            # of holding it for ever; a connection Redis dropped (a restart) is retried once on
-            # a new one instead of failing the message.
+            # of holding it for ever (a timeout is not retried: that would double the wait); a
+            # connection Redis dropped (a restart) is retried once on a new one.
             socket_timeout=SOCKET_TIMEOUT_SECONDS,
             socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
-            retry=Retry(NoBackoff(), 1),
-            retry_on_error=[RedisConnectionError],
+            retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
         )  # fmt: skip
         self.prefix = f"{key_prefix}:lock2:" if key_prefix else "lock2:"
         self._issue = self.redis.register_script(_ISSUE)
