@@ -131,6 +131,10 @@ class Supervisor:
             self.say(f"error: {error}")
             self.stop(signal.SIGTERM)
             return error.returncode if error.returncode > 0 else 1
+        self.say(
+            f"{signal.Signals(self.stop_signal).name}: stopping the parts "
+            f"(up to {self.policy.grace:g} s; again to kill them now)"
+        )
         self.stop(self.stop_signal)
         return 0
 
