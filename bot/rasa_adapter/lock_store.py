@@ -145,10 +145,17 @@ class AtomicRedisLockStore(LockStore):
         lock_lifetime: float = LOCK_LIFETIME,
         wait_time_in_seconds: float = POLL_SECONDS,
     ) -> AsyncIterator[TicketLock]:
+        from redis.exceptions import RedisError
+
         ticket = await self.issue(conversation_id, lock_lifetime)
+        reachable = True
         try:
             while True:
-                turn = await self.my_turn(conversation_id, ticket)
+                try:
+                    turn = await self.my_turn(conversation_id, ticket)
+                except RedisError:
+                    reachable = False  # no second wait to release: the ticket expires anyway
+                    raise
                 if turn == 1:
                     break
                 if turn == -1:  # our own marker expired while we waited
@@ -159,7 +166,13 @@ class AtomicRedisLockStore(LockStore):
                 await asyncio.sleep(min(wait_time_in_seconds, POLL_SECONDS))
             yield TicketLock(conversation_id)
         finally:
-            await self.release(conversation_id, ticket)
+            if reachable:
+                try:
+                    await self.release(conversation_id, ticket)
+                except RedisError as error:
+                    # The message was handled (and its answer is on its way): not a reason to
+                    # tell the client otherwise. The ticket expires after `lock_lifetime`.
+                    logger.warning("Could not release a conversation's lock (%s)", error)
 
     # Rasa's synchronous ticket API is not used with this store (everything goes through
     # `lock`); these keep the abstract interface satisfied without pretending to work.

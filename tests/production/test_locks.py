@@ -109,3 +109,23 @@ async def test_a_stalled_redis_fails_the_message_instead_of_holding_it(
         with pytest.raises(redis.exceptions.TimeoutError):
             await asyncio.wait_for(store.issue("client", 10), timeout=60)  # a hang guard
         await store.redis.close()
+
+
+async def test_a_lock_redis_could_not_release_does_not_fail_the_message(
+    redis_space: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis stalls just after the message was handled: the client still gets the answer (the
+    ticket expires by itself), rather than being told the message was not taken."""
+    import redis
+
+    store = _store(redis_space)
+
+    async def stalled(*_: object) -> None:
+        raise redis.exceptions.TimeoutError("Timeout reading from socket")
+
+    monkeypatch.setattr(store, "release", stalled)
+    handled = []
+    async with store.lock("client", lock_lifetime=1):
+        handled.append(True)
+    assert handled == [True]
+    await store.redis.close()
