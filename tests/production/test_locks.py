@@ -129,3 +129,45 @@ async def test_a_lock_redis_could_not_release_does_not_fail_the_message(
         handled.append(True)
     assert handled == [True]
     await store.redis.close()
+
+
+async def test_a_ticket_taken_while_redis_stalled_is_abandoned(
+    redis_space: tuple[str, str],
+) -> None:
+    """A ticket call that timed out can still run once Redis resumes; nobody waits for that
+    ticket, so abandoning its token must free the conversation (not after the lifetime), and a
+    ticket call that runs only after the abandon must take nothing."""
+    store = _store(redis_space)
+    ghost = await store.issue("client", 600, token="ghost")  # ran after the client gave up
+    await store.abandon("client", "ghost", 600)
+    async with store.lock("client", lock_lifetime=600):  # not held for 600 s by the ghost
+        pass
+    await store.abandon("client", "late", 600)  # abandoned before its call ran
+    assert await store.issue("client", 600, token="late") == -1
+    assert ghost > 0
+    await store.redis.close()
+
+
+async def test_a_redis_error_while_waiting_lets_the_ticket_go(
+    redis_space: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import redis
+
+    store = _store(redis_space)
+    real_turn = store.my_turn
+
+    async def stalled(*_: object) -> int:
+        raise redis.exceptions.TimeoutError("Timeout reading from socket")
+
+    monkeypatch.setattr(store, "my_turn", stalled)
+    with pytest.raises(redis.exceptions.TimeoutError):
+        async with store.lock("client", lock_lifetime=600):
+            pass
+    monkeypatch.setattr(store, "my_turn", real_turn)
+
+    async def next_message() -> None:
+        async with store.lock("client", lock_lifetime=600):
+            pass
+
+    await asyncio.wait_for(next_message(), timeout=60)  # a hang guard: the ghost lives 600 s
+    await store.redis.close()
