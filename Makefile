@@ -10,7 +10,7 @@ export PYTHONHASHSEED := 0
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 RUN := $(UV) run --frozen
 
-.PHONY: help install setup train retrain run shell test test-fast services lint validate pytest chromium nginx audit bench crossval nlu-report conversations clean bench-dates triage-report
+.PHONY: help install setup train retrain run shell test test-fast services lint validate pytest chromium nginx audit bench crossval nlu-report conversations clean bench-dates triage-report chaos
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -33,7 +33,7 @@ train: setup ## train the model (skipped by Rasa when data and config are unchan
 retrain: setup ## train even if nothing changed (e.g. after editing a custom component)
 	$(RUN) rasa train --out models --force
 
-run: train ## serve the bot: Rasa on :5005 (REST, socket.io), actions on :5055; Ctrl-C stops both
+run: train ## serve the bot: Rasa on :5005 (REST, socket.io), actions on :5055, restarted if they crash; Ctrl-C stops all
 	$(RUN) massagebot serve
 
 shell: train ## talk to the bot in this terminal, as staff testing conversations
@@ -89,6 +89,11 @@ conversations: train ## the free-text conversation suite against the trained bot
 
 bench: train ## benchmark our bot against Rasa's stock `rasa init` bot (slow; prints a table)
 	$(RUN) python -m bench
+
+# Its own PostgreSQL and Redis (initdb/postgres and redis-server must be installed), never the
+# machine's: a few minutes; the table is also written to results/chaos.md.
+chaos: train ## the bot under load while each part is stopped and killed in turn (prints a table)
+	$(RUN) python -m bench.chaos
 
 bench-dates: install ## our time reader against ctparse and Recognizers-Text on the labelled phrasings
 	$(RUN) python -m bench.dates

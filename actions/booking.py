@@ -811,9 +811,12 @@ class ActionSubmitBooking(Action):
                 health_concerns(tracker),
             )
         except SQLAlchemyError:
+            # The database is down or stalled (DATABASE_TIMEOUT_SECONDS): nothing was stored,
+            # the transaction was rolled back. Keep everything the client told us and ask again,
+            # so a "yes" once it is back books it.
             logger.exception("could not store a booking")
-            dispatcher.utter_message(text=advice.unavailable(clinic_))
-            return reset
+            dispatcher.utter_message(text=wording.not_saved(clinic_.phone))
+            return [SlotSet("booking_confirmed", None), FollowupAction("booking_form")]
         today = context.current_time().astimezone(clinic_.timezone).date()
         if outcome.ok and outcome.booking is not None:
             booking = outcome.booking

@@ -431,3 +431,12 @@ def unavailable(clinic: Clinic) -> str:
         "I'm sorry — I can't look that up right now because of a technical problem on our side. "
         f"Please try again in a few minutes, or call us on {clinic.phone}."
     )
+
+
+def not_taken(clinic: Clinic) -> str:
+    """When the bot cannot keep the conversation (its store or lock is down): the message was
+    not taken, so the client knows to send it again rather than think it was understood."""
+    return (
+        "I'm sorry — I couldn't take your last message because of a technical problem on our "
+        f"side. Please send it again in a moment, or call us on {clinic.phone}."
+    )

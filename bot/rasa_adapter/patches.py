@@ -48,6 +48,8 @@ class PatchSettings:
 
     # The text sent when an action fails (default: `resilience.clinic_apology`).
     apology: Callable[[], str] | None = None
+    # The text sent when the conversation or lock store fails (`resilience.message_not_taken`).
+    store_apology: Callable[[], str] | None = None
     session_limit: int = 0  # client messages per session; 0 = Rasa's time-only sessions
 
 
@@ -174,6 +176,56 @@ def run_action(original: Callable[..., Any] | None, settings: PatchSettings) -> 
     return _run_action
 
 
+# --- a store that fails: say so, never carry on with a blank or unsaved conversation -----------
+
+
+def fail_loudly(_original: Callable[..., Any] | None, _settings: PatchSettings) -> Any:
+    """`FailSafeTrackerStore.on_tracker_store_error` (and `…_retrieve_error`), raising the
+    conversation store's error instead of carrying on without it.
+
+    Rasa's "fail-safe" wrapper answers a failed read with no conversation at all (the client's
+    booking form and all they said are forgotten for that message), and a failed write by
+    keeping the conversation in this process's memory, which the next read from the database
+    never sees: the client gets an answer and the message is lost (`make chaos` counted them).
+    Raised, the message is not taken and the client is told so (`answer_when_a_store_fails`).
+
+    Why a patch: Rasa wraps every tracker store in this class (`Agent._create_tracker_store`)
+    without its error callback, and with no setting to leave it out; these methods are where
+    it gives up on the real store.
+    """
+
+    def _on_tracker_store_error(self: Any, error: Exception) -> None:
+        logger.error("The conversation store failed (%s): the message is not taken", error)
+        raise error
+
+    return _on_tracker_store_error
+
+
+def answer_when_a_store_fails(original: Callable[..., Any] | None, settings: PatchSettings) -> Any:
+    """`Agent.handle_message`, answering the clinic's "couldn't take your message, send it
+    again" when the lock store (Redis) or the conversation store fails, instead of nothing.
+
+    Why a patch: both are used in `Agent.handle_message` itself (the lock around the message,
+    the conversation read and saved inside it); Rasa's channels catch the error, log it and
+    answer an empty list, so the client sees no reply at all and cannot tell it was not taken.
+    """
+    from bot.rasa_adapter.resilience import message_not_taken
+
+    assert original is not None
+    notice = settings.store_apology or message_not_taken
+
+    async def _handle_message(self: Any, message: Any) -> Any:
+        try:
+            return await original(self, message)
+        except Exception:
+            logger.exception("A message was not taken: the lock or conversation store failed")
+            if message.output_channel is not None:
+                await message.output_channel.send_text_message(message.sender_id, notice())
+            return None
+
+    return _handle_message
+
+
 # --- hot spots -----------------------------------------------------------------------------------
 
 
@@ -267,11 +319,15 @@ class Patch:
 
 _PROCESSOR = "rasa.core.processor:MessageProcessor"
 _REMOTE_ACTION = "rasa.core.actions.action:RemoteAction"
+_FAIL_SAFE = "rasa.core.tracker_store:FailSafeTrackerStore"
 PATCHES: tuple[Patch, ...] = (
     Patch(_PROCESSOR, "_load_model", load_model),
     Patch(_PROCESSOR, "_update_tracker_session", update_tracker_session),
     Patch(_PROCESSOR, "_run_action", run_action),
     Patch(_REMOTE_ACTION, "_validate_action_result", validate_action_result),
+    Patch(_FAIL_SAFE, "on_tracker_store_error", fail_loudly),
+    Patch(_FAIL_SAFE, "on_tracker_store_retrieve_error", fail_loudly),
+    Patch("rasa.core.agent:Agent", "handle_message", answer_when_a_store_fails),
     Patch("rasa.shared.core.slots:Slot", "__copy__", copy_slot, adds=True),
 )
 

@@ -97,6 +97,23 @@ def clinic_apology() -> str:
         )
 
 
+@lru_cache(maxsize=1)
+def message_not_taken() -> str:
+    """The clinic's "couldn't take your message, send it again" (a store is down), read once."""
+    from bot.clinic import advice
+    from bot.clinic.facts import load_clinic
+    from bot.settings import Settings
+
+    try:
+        return advice.not_taken(load_clinic(Settings.from_env().clinic_file))
+    except Exception:
+        logger.exception("Could not read the clinic file for the apology message")
+        return (
+            "I'm sorry — I couldn't take your last message because of a problem on our side. "
+            "Please send it again in a moment, or phone the clinic."
+        )
+
+
 def apology_events(text: str) -> list[Event]:
     """What a failed action is replaced with: the apology, then wait for the client."""
     return [BotUttered(text=text), FollowupAction(ACTION_LISTEN_NAME)]

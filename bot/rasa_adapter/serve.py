@@ -1,6 +1,7 @@
 """Start the action server and Rasa together, and stop both cleanly on Ctrl-C.
 
-`make run`, the benchmark and the end-to-end tests all start the bot this way.
+`make run` (`serve`) keeps them running under the supervisor (`supervisor`); the benchmark and
+the end-to-end tests start them with `running`.
 """
 
 from __future__ import annotations
@@ -11,10 +12,13 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+
+from bot.rasa_adapter.supervisor import Part, Policy, Supervisor
 
 
 def rasa_env() -> dict[str, str]:
@@ -214,25 +218,95 @@ def running(
         stop(processes, grace)
 
 
-def serve(model: Path | None, port: int = 5005, action_port: int = 5055) -> int:
-    """Run until Ctrl-C or until any server dies; returns an exit code.
-
-    Beside Rasa and the action server runs the outbox deliverer, which retries bookings and
-    hand-offs that the clinic's systems could not take when they were made.
-    """
-    env = rasa_env()
+def http_status(url: str, timeout: float = 2.0) -> int | None:
+    """The HTTP status a URL answers with (errors included); None if nothing answers."""
     try:
-        with running(model, port, action_port, env=env) as processes:
-            deliverer = subprocess.Popen(
-                [sys.executable, "-m", "bot", "outbox", "deliver", "--loop"], env=env
-            )
-            processes.append(deliverer)
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+    except (OSError, ValueError):
+        return None
+
+
+class ReadyProbe:
+    """Whether the Rasa server is ready: its `/ready` if it has one, else `/health`, else the REST
+    channel (a server without the first two answers 404 there and is asked the next)."""
+
+    PATHS = ("/ready", "/health", "/webhooks/rest/")
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.path = 0
+
+    def __call__(self) -> bool:
+        while True:
+            status = http_status(self.base_url + self.PATHS[self.path])
+            if status == 404 and self.path < len(self.PATHS) - 1:
+                self.path += 1
+                continue
+            return status == 200
+
+
+def answers_http(url: str) -> Callable[[], bool]:
+    """A part's readiness check: the server answers at all (Rasa only listens once its model is
+    loaded; whether it is *ready* — database, action server — is the `ReadyProbe`'s business)."""
+    return lambda: http_status(url) is not None
+
+
+def bot_parts(
+    model: Path | None,
+    port: int = 5005,
+    action_port: int = 5055,
+    env: dict[str, str] | None = None,
+    log: Path | None = None,
+    cwd: Path | None = None,
+) -> list[Part]:
+    """The processes of a running bot, as the supervisor keeps them: the action server, the
+    outbox deliverer (retries bookings and hand-offs the clinic's systems could not take at
+    once) and Rasa."""
+    env = env or rasa_env()
+    return [
+        Part(
+            "the action server",
+            action_server_command(action_port),
+            env,
+            cwd,
+            log,
+            ready=lambda: http_status(f"http://127.0.0.1:{action_port}/health") == 200,
+        ),
+        Part(
+            "the outbox deliverer",
+            [sys.executable, "-m", "bot", "outbox", "deliver", "--loop"],
+            env,
+            cwd,
+            log,
+        ),
+        Part(
+            "the Rasa server",
+            rasa_command("run", model, port),
+            env,
+            cwd,
+            log,
+            ready=answers_http(f"http://127.0.0.1:{port}/webhooks/rest/"),
+        ),
+    ]
+
+
+def serve(
+    model: Path | None, port: int = 5005, action_port: int = 5055, policy: Policy | None = None
+) -> int:
+    """Run the bot's processes under a `Supervisor` until Ctrl-C or SIGTERM (exit code 0), or
+    until one keeps crashing at start (its exit code). "The bot is up" once Rasa is ready."""
+    supervisor = Supervisor(bot_parts(model, port, action_port), policy or Policy())
+    supervisor.install_signal_handlers()
+    ready = ReadyProbe(f"http://127.0.0.1:{port}")
+    announced = False
+
+    def announce(_supervisor: Supervisor) -> None:
+        nonlocal announced
+        if not announced and ready():
+            announced = True
             print(f"The bot is up: http://localhost:{port} (Ctrl-C stops it)", flush=True)
-            try:
-                while all(p.poll() is None for p in processes):
-                    time.sleep(0.5)
-                return next(p.returncode for p in processes if p.returncode is not None) or 1
-            finally:
-                stop([deliverer])
-    except KeyboardInterrupt:
-        return 0
+
+    return supervisor.run(announce)

@@ -88,6 +88,8 @@ class SQLConversationStore(SQLTrackerStore):
             ":memory:",
         ):
             self._pool_sqlite()
+        elif self.engine.dialect.name == "postgresql" and self.engine.driver == "psycopg2":
+            self._guard_postgresql()
         self._queries: dict[bool, Any] = {}
 
     @staticmethod
@@ -137,6 +139,34 @@ class SQLConversationStore(SQLTrackerStore):
         self.engine.dispose()
         self.engine, self.sessionmaker = pooled, sessionmaker(bind=pooled)
         logger.debug("SQLite conversation store: pooled connections, WAL")
+
+    def _guard_postgresql(self) -> None:
+        """Rasa's engine, with connections pinged before use (after a database restart the pool
+        holds dead ones, and each would fail a client's message) and DATABASE_TIMEOUT_SECONDS
+        for connecting, locks and statements, as the clinic's own engine has them."""
+        from rasa.core.tracker_store import create_engine_kwargs
+        from sqlalchemy.orm import sessionmaker
+
+        from bot.clinic.db import database_timeout, postgres_timeouts
+
+        kwargs = create_engine_kwargs(self.engine.url)  # Rasa's pool size, schema
+        connect_args = kwargs.pop("connect_args", {})
+        options = " ".join(
+            str(given)
+            for given in (
+                self.engine.dialect.create_connect_args(self.engine.url)[1].get("options"),
+                connect_args.get("options"),
+            )
+            if given
+        )
+        guarded = sa.create_engine(
+            self.engine.url,
+            pool_pre_ping=True,
+            **kwargs,
+            connect_args={**connect_args, **postgres_timeouts(database_timeout(), options)},
+        )
+        self.engine.dispose()
+        self.engine, self.sessionmaker = guarded, sessionmaker(bind=guarded)
 
     def _events_query(self, all_sessions: bool) -> Any:
         """Rasa's `_event_query` (the JSON of a sender's events, of the latest session unless

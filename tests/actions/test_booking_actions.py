@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import ConversationPaused, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 from actions import context
 from actions.booking import (
@@ -27,7 +29,7 @@ from actions.manage_booking import (
     ValidateRescheduleBookingForm,
 )
 from bot.clinic.booking.service import BookingService
-from bot.clinic.db import session_scope
+from bot.clinic.db import get_engine, session_scope
 from bot.clinic.facts import Clinic
 from bot.clinic.models import Booking, HandoffRequest
 from bot.clinic.triage import assess
@@ -386,6 +388,30 @@ async def test_submit_books_and_gives_a_reference(
     values = slot_values(events)
     assert values["booking_reference"] == row.reference
     assert values["booking_time"] is None and values["booking_confirmed"] is None
+
+
+async def test_a_stalled_database_keeps_the_booking_details_for_another_try(
+    dispatcher: CollectingDispatcher, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database is locked by someone else past DATABASE_TIMEOUT_SECONDS: the client hears
+    that nothing was booked, and the form asks again with everything they said still there."""
+    monkeypatch.setenv("DATABASE_TIMEOUT_SECONDS", "0.5")
+    get_engine.cache_clear()
+    holder = sqlite3.connect(make_url(database_url).database or "", isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        events = await ActionSubmitBooking().run(
+            dispatcher, tracker(slots=booking_slots(), form=None), DOMAIN
+        )
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        get_engine.cache_clear()
+    text = dispatcher.messages[0]["text"]
+    assert "nothing has been booked" in text and "kept your details" in text
+    assert events == [SlotSet("booking_confirmed", None), FollowupAction("booking_form")]
+    with session_scope(database_url) as session:
+        assert session.execute(select(Booking)).first() is None
 
 
 async def test_submit_when_someone_else_was_faster(

@@ -88,3 +88,86 @@ async def test_a_waiter_whose_ticket_expired_gives_up(redis_space: tuple[str, st
     await store.release("c", holder)
     async with store.lock("c"):  # and the conversation carries on afterwards
         pass
+
+
+async def test_a_stalled_redis_fails_the_message_instead_of_holding_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A Redis that takes connections but never answers (stopped, say): the lock call fails
+    after the socket timeout (the client is then told the message was not taken)."""
+    import socket
+
+    import redis
+
+    from bot.rasa_adapter import lock_store
+
+    monkeypatch.setattr(lock_store, "SOCKET_TIMEOUT_SECONDS", 0.5)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # the kernel completes connections; nobody ever reads them
+        store = AtomicRedisLockStore(host="127.0.0.1", port=silent.getsockname()[1])
+        with pytest.raises(redis.exceptions.TimeoutError):
+            await asyncio.wait_for(store.issue("client", 10), timeout=60)  # a hang guard
+        await store.redis.close()
+
+
+async def test_a_lock_redis_could_not_release_does_not_fail_the_message(
+    redis_space: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis stalls just after the message was handled: the client still gets the answer (the
+    ticket expires by itself), rather than being told the message was not taken."""
+    import redis
+
+    store = _store(redis_space)
+
+    async def stalled(*_: object) -> None:
+        raise redis.exceptions.TimeoutError("Timeout reading from socket")
+
+    monkeypatch.setattr(store, "release", stalled)
+    handled = []
+    async with store.lock("client", lock_lifetime=1):
+        handled.append(True)
+    assert handled == [True]
+    await store.redis.close()
+
+
+async def test_a_ticket_taken_while_redis_stalled_is_abandoned(
+    redis_space: tuple[str, str],
+) -> None:
+    """A ticket call that timed out can still run once Redis resumes; nobody waits for that
+    ticket, so abandoning its token must free the conversation (not after the lifetime), and a
+    ticket call that runs only after the abandon must take nothing."""
+    store = _store(redis_space)
+    ghost = await store.issue("client", 600, token="ghost")  # ran after the client gave up
+    await store.abandon("client", "ghost", 600)
+    async with store.lock("client", lock_lifetime=600):  # not held for 600 s by the ghost
+        pass
+    await store.abandon("client", "late", 600)  # abandoned before its call ran
+    assert await store.issue("client", 600, token="late") == -1
+    assert ghost > 0
+    await store.redis.close()
+
+
+async def test_a_redis_error_while_waiting_lets_the_ticket_go(
+    redis_space: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import redis
+
+    store = _store(redis_space)
+    real_turn = store.my_turn
+
+    async def stalled(*_: object) -> int:
+        raise redis.exceptions.TimeoutError("Timeout reading from socket")
+
+    monkeypatch.setattr(store, "my_turn", stalled)
+    with pytest.raises(redis.exceptions.TimeoutError):
+        async with store.lock("client", lock_lifetime=600):
+            pass
+    monkeypatch.setattr(store, "my_turn", real_turn)
+
+    async def next_message() -> None:
+        async with store.lock("client", lock_lifetime=600):
+            pass
+
+    await asyncio.wait_for(next_message(), timeout=60)  # a hang guard: the ghost lives 600 s
+    await store.redis.close()

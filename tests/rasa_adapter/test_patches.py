@@ -15,7 +15,9 @@ from typing import Any
 import jsonschema
 import pytest
 from rasa.core.actions.action import Action, RemoteAction
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.processor import MessageProcessor
+from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore
 from rasa.exceptions import ModelNotFound
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, UserUttered
@@ -181,6 +183,46 @@ async def test_failed_actions_reach_rasa_as_an_apology() -> None:
     assert await ours(None, Failing(), "channel", "nlg") is True
     events = await given[0].run(None, None, None, None)
     assert isinstance(events[0], BotUttered) and events[0].text == "sorry, call us"
+
+
+class BrokenStore(InMemoryTrackerStore):
+    """A conversation store whose database is down."""
+
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        raise ConnectionError("database down")
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        raise ConnectionError("database down")
+
+
+async def test_a_failing_conversation_store_is_not_papered_over() -> None:
+    """Rasa's wrapper carries on with no conversation (and keeps the new one in memory only);
+    ours lets the error through, so the message is not taken as if it were."""
+    store = FailSafeTrackerStore(BrokenStore(Domain.empty()))
+    tracker = DialogueStateTracker("client", [])
+    assert await store.retrieve("client") is None  # Rasa's own
+    with patches.applied():
+        with pytest.raises(ConnectionError, match="database down"):
+            await store.retrieve("client")
+        with pytest.raises(ConnectionError, match="database down"):
+            await store.save(tracker)
+
+
+async def test_a_store_failure_tells_the_client_the_message_was_not_taken() -> None:
+    async def rasas(agent: Any, message: UserMessage) -> Any:
+        if message.text == "fine":
+            return [{"text": "hello"}]
+        raise ConnectionError("Redis down")
+
+    ours = patches.answer_when_a_store_fails(
+        rasas, PatchSettings(store_apology=lambda: "not taken, send it again")
+    )
+    collector = CollectingOutputChannel()
+    assert await ours(None, UserMessage("hi", collector, "client")) is None
+    assert [m["text"] for m in collector.messages] == ["not taken, send it again"]
+    assert await ours(None, UserMessage("fine", CollectingOutputChannel(), "client")) == [
+        {"text": "hello"}
+    ]
 
 
 @pytest.mark.model

@@ -168,3 +168,30 @@ async def test_rasa_loads_it_by_class_path_as_persistence_names_it(tmp_path: Pat
     assert persistence.tracker_store_url(endpoints, env={}) == f"sqlite:///{tmp_path / 'kept.db'}"
     endpoints.write_text("tracker_store:\n  type: redis\n")
     assert persistence.tracker_store_url(endpoints, env={}) is None
+
+
+async def test_postgresql_connections_are_checked_and_time_limited(postgres_url: str) -> None:
+    """After the database restarts, the pool's dead connections are noticed before use (no
+    client message fails on one), and a stalled database fails after DATABASE_TIMEOUT_SECONDS
+    instead of holding the message for ever."""
+    from sqlalchemy import create_engine
+
+    from tests.support.services import POSTGRES_ADMIN_URL
+
+    store = SQLConversationStore(DOMAIN, host=postgres_url)
+    try:
+        await store.save(DialogueStateTracker.from_events("client", _session("hi")))
+        with store.engine.connect() as connection:
+            assert connection.execute(text("SHOW statement_timeout")).scalar() == "5s"
+            assert connection.execute(text("SHOW lock_timeout")).scalar() == "5s"
+        admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:  # every connection of the store dies
+            connection.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :db"),
+                {"db": store.engine.url.database},
+            )
+        admin.dispose()
+        tracker = await store.retrieve("client")
+        assert tracker is not None and tracker.latest_message.text == "hi"
+    finally:
+        store.engine.dispose()

@@ -180,3 +180,13 @@ def nothing_free_in_window(day: date, today: date, hours: tuple[time, time], win
         f"We're open {describe_time(hours[0])}–{describe_time(hours[1])} {on_day(day, today)}, "
         f"so there's nothing {window}."
     )
+
+
+def not_saved(phone: str) -> str:
+    """The database could not store a booking (down, or stalled past its timeout): nothing is
+    booked, and the client's details are kept for another try."""
+    return (
+        "I'm sorry — I couldn't save your booking just now because of a technical problem on our "
+        "side, so nothing has been booked yet. I've kept your details: say yes in a moment to "
+        f"try again, or call us on {phone}."
+    )
