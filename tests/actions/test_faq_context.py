@@ -146,3 +146,10 @@ async def test_the_fallback_answers_a_sure_clinic_detail(dispatcher: CollectingD
     assert "Back pain has many possible causes" in texts[0]
     assert texts[1].startswith("Here are our prices:")
     assert not any("Did you mean" in t for t in texts)
+
+
+async def test_a_follow_up_to_nothing_offers_the_likely_topics() -> None:
+    """ "what about it" as a first message: the topics as buttons, as for any unclear message."""
+    messages, _ = await ask("follow_up", "what about it")
+    payloads = [b["payload"] for b in messages[0]["buttons"]]
+    assert payloads[-1] == "/out_of_scope" and "/ask_benefits" in payloads

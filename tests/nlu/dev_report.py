@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import subprocess
 import sys
 import tempfile
@@ -18,20 +19,29 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 DEV = ROOT / "tests" / "nlu" / "dev_clients.yml"
+# Its twin with look-alike letters and typos: `python tests/nlu/make_dirty_copy.py dev_clients.yml
+# dev_clients_dirty.yml` (the held-out set's seed and rates).
+DEV_DIRTY = ROOT / "tests" / "nlu" / "dev_clients_dirty.yml"
 
 
-def train_nlu(out: Path) -> Path:
-    """An NLU-only model of config.yml and data/nlu, in `out`."""
+def train_nlu(out: Path, config: Path = ROOT / "config.yml") -> Path:
+    """An NLU-only model of `config` and data/nlu, in `out`."""
     from bot.rasa_adapter.serve import rasa_env
 
     command = [sys.executable, "-m", "rasa", "train", "nlu", "--out", str(out)]
-    command += ["--nlu", str(ROOT / "data" / "nlu"), "--config", str(ROOT / "config.yml")]
+    command += ["--nlu", str(ROOT / "data" / "nlu"), "--config", str(config)]
     subprocess.run(command, cwd=ROOT, env=rasa_env(), check=True, capture_output=True)
     return max(out.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
 
 
-def report(model: Path, path: Path) -> float:
+def report(model: Path, paths: list[Path], quiet: bool = False) -> list[float]:
     from rasa.core.agent import Agent
+
+    agent = Agent.load(str(model))
+    return [score(agent, path, quiet) for path in paths]
+
+
+def score(agent, path: Path, quiet: bool) -> float:  # type: ignore[no-untyped-def]
     from rasa.nlu.classifiers.fallback_classifier import (
         is_fallback_classifier_prediction,
         undo_fallback_prediction,
@@ -39,7 +49,6 @@ def report(model: Path, path: Path) -> float:
     from rasa.shared.nlu.training_data.loading import load_data
     from sklearn.metrics import classification_report, f1_score
 
-    agent = Agent.load(str(model))
     examples = [e for e in load_data(str(path)).intent_examples if e.get("intent")]
 
     async def predict() -> list[tuple[str, float, bool]]:
@@ -63,28 +72,35 @@ def report(model: Path, path: Path) -> float:
         print(f"  {n:2d}  {e} -> {p}")
     print("misread:")
     for example, (name, confidence, _), want in zip(examples, results, expected, strict=True):
-        if name != want:
+        if name != want and not quiet:
             print(f"  [{want} -> {name} {confidence:.2f}] {example.get('text')}")
-    score = float(f1_score(expected, predicted, average="macro", zero_division=0))
-    print(f"dev intent macro-F1: {score:.3f}")
-    return score
+    macro = float(f1_score(expected, predicted, average="macro", zero_division=0))
+    print(f"{path.name} intent macro-F1: {macro:.3f}")
+    return macro
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train", action="store_true", help="train an NLU-only model first")
     parser.add_argument("--model", type=Path, help="a model archive (default: newest in models/)")
-    parser.add_argument("--data", type=Path, default=DEV)
+    parser.add_argument("--data", type=Path, nargs="*", default=[DEV, DEV_DIRTY])
+    parser.add_argument("--config", type=Path, default=ROOT / "config.yml")
+    parser.add_argument("--out", type=Path, help="keep the model trained by --train here")
+    parser.add_argument("--quiet", action="store_true", help="no list of misread messages")
     args = parser.parse_args()
+    logging.disable(logging.INFO)
     if args.train:
         with tempfile.TemporaryDirectory() as scratch:
-            report(train_nlu(Path(scratch)), args.data)
-        return
-    if args.model is None:
-        from tests.support.bots import latest_model
+            out = args.out or Path(scratch)
+            out.mkdir(parents=True, exist_ok=True)
+            scores = report(train_nlu(out, args.config), args.data, args.quiet)
+    else:
+        if args.model is None:
+            from tests.support.bots import latest_model
 
-        args.model = latest_model()
-    report(args.model, args.data)
+            args.model = latest_model()
+        scores = report(args.model, args.data, args.quiet)
+    print(" / ".join(f"{path.name} {s:.3f}" for path, s in zip(args.data, scores, strict=True)))
 
 
 if __name__ == "__main__":
