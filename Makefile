@@ -93,6 +93,9 @@ bench: train ## benchmark our bot against Rasa's stock `rasa init` bot (slow; pr
 bench-dates: install ## our time reader against ctparse and Recognizers-Text on the labelled phrasings
 	$(RUN) python -m bench.dates
 
+nlu-report: train ## intent macro-F1, confusions and misread messages on the development set
+	$(RUN) python -m tests.nlu.dev_report
+
 crossval: setup ## 5-fold cross-validation of NLU configs (slow; table in results/crossval/table.md)
 	$(RUN) python -m tests.nlu.crossval
 
