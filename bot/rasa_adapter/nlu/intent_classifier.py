@@ -71,7 +71,9 @@ class LogisticRegressionClassifier(RasaLogisticRegressionClassifier):
     def _create_X(self, messages: list[Message]) -> csr_matrix:
         """Rasa's feature matrix; for a single message (every parse) built directly."""
         normalize = bool(self.config["normalize"])
-        if len(messages) != 1 and not normalize:
+        if len(messages) == 1:
+            return sentence_row(messages[0], normalize)
+        if not normalize:
             return super()._create_X(messages)
         return vstack([sentence_row(m, normalize) for m in messages], format="csr")
 
