@@ -98,6 +98,9 @@ chaos: train ## the bot under load while each part is stopped and killed in turn
 bench-dates: install ## our time reader against ctparse and Recognizers-Text on the labelled phrasings
 	$(RUN) python -m bench.dates
 
+nlu-report: train ## intent macro-F1, confusions and misread messages on the development set
+	$(RUN) python -m tests.nlu.dev_report
+
 crossval: setup ## 5-fold cross-validation of NLU configs (slow; table in results/crossval/table.md)
 	$(RUN) python -m tests.nlu.crossval
 

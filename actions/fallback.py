@@ -12,12 +12,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.context import clinic, latest_entities, settings
-from actions.faq import LAST_TOPIC, LAST_TOPIC_ENTITIES, answer_question
+from actions.faq import LAST_TOPIC, LAST_TOPIC_ENTITIES, answer_question, likely_topics
 from bot.clinic import advice, faq
 from bot.clinic.questions import Topic, intent_when_unsure
-from bot.clinic.topics import FAQ_TOPICS, label
-
-MAX_SUGGESTIONS = 3
+from bot.clinic.topics import label
 
 
 def _log(tracker: Tracker, reason: str) -> None:
@@ -62,16 +60,9 @@ class ActionAskAffirmation(Action):
             # a price answer ("and the sports one?"): answer, don't ask.
             return await answer_question(dispatcher, tracker, sure)
         await asyncio.to_thread(_log, tracker, "unclear")
-        likely = [r["name"] for r in ranking if r.get("name") in FAQ_TOPICS][:MAX_SUGGESTIONS]
-        for intent in ("ask_benefits", "ask_back_pain", "schedule_appointment"):
-            if len(likely) >= MAX_SUGGESTIONS:
-                break
-            if intent not in likely:
-                likely.append(intent)
-        options = [{"title": label(intent), "payload": f"/{intent}"} for intent in likely]
-        options.append({"title": "Something else", "payload": "/out_of_scope"})
         dispatcher.utter_message(
-            text="Sorry, I'm not sure I understood. Did you mean one of these?", buttons=options
+            text="Sorry, I'm not sure I understood. Did you mean one of these?",
+            buttons=likely_topics(ranking),
         )
         return []
 

@@ -29,8 +29,10 @@ from actions.context import (
 from bot.clinic import advice, faq
 from bot.clinic.booking import answers
 from bot.clinic.questions import FOLLOW_UP, UNCLEAR_FOLLOW_UP, Topic, questions_asked
+from bot.clinic.topics import FAQ_TOPICS, label
 from bot.clinic.triage import Assessment, Context, get_lexicon
 
+MAX_SUGGESTIONS = 3
 LAST_TOPIC = "last_topic"
 LAST_TOPIC_ENTITIES = "last_topic_entities"
 
@@ -94,7 +96,12 @@ async def answer_question(
         return events
 
     if not found and intent == FOLLOW_UP:
-        dispatcher.utter_message(text=UNCLEAR_FOLLOW_UP)
+        # "what about it?" with no answer before it to follow: outside a form, the likely topics
+        # as buttons, as for any unclear message (the classifier can be sure it's a follow-up).
+        ranking = tracker.latest_message.get("intent_ranking") or []
+        in_form = (tracker.active_loop or {}).get("name")
+        offered = likely_topics(ranking) if last is None and not in_form else None
+        dispatcher.utter_message(text=UNCLEAR_FOLLOW_UP, buttons=offered)
         return events
     if not found:
         dispatcher.utter_message(
@@ -115,6 +122,20 @@ async def answer_question(
     events.append(SlotSet(LAST_TOPIC, first.intent))
     events.append(SlotSet(LAST_TOPIC_ENTITIES, remembered))
     return events
+
+
+def likely_topics(ranking: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Buttons for an unclear message: the classifier's likeliest FAQ topics (the common ones
+    when it has fewer), then "Something else"."""
+    likely = [r["name"] for r in ranking if r.get("name") in FAQ_TOPICS][:MAX_SUGGESTIONS]
+    for intent in ("ask_benefits", "ask_back_pain", "schedule_appointment"):
+        if len(likely) >= MAX_SUGGESTIONS:
+            break
+        if intent not in likely:
+            likely.append(intent)
+    options = [{"title": label(intent), "payload": f"/{intent}"} for intent in likely]
+    options.append({"title": "Something else", "payload": "/out_of_scope"})
+    return options
 
 
 def _payloads(topic: Topic | None) -> set[str]:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from bot.clinic.topics import ENTITY_HOME, ENTITY_VALUES, FAQ_TOPICS
 
 FOLLOW_UP = "follow_up"
+MASSAGE_TYPES = "ask_massage_types"
 # A follow-up with nothing before it to follow ("what about that one?" as a first message).
 UNCLEAR_FOLLOW_UP = (
     "Sorry, I'm not sure what you're asking about. Could you tell me a bit more? For example: "
@@ -270,13 +271,17 @@ def intent_when_unsure(
     but "how much is it" is a sure question: answer it, with the best guess for the rest when
     that guess is fair; "how long is each session?" asks the detail and nothing else. After a
     price answer, a message naming only a treatment ("and the sports one?", `names` being the
-    words the entities were found in) is a follow-up. None otherwise (then the fallback asks).
+    words the entities were found in) is a follow-up; after an answer about a kind of massage
+    ("and swedish?"), a question about that kind. None otherwise (then the fallback asks).
     """
     found = spotted(text)
     if not found.get("info_type") and not found.get("weekday"):
         kinds = (entities or {}).get("massage_type")
-        if kinds and about_prices(last) and asks_nothing_else(text, names):
-            return FOLLOW_UP
+        if kinds and asks_nothing_else(text, names):
+            if about_prices(last):
+                return FOLLOW_UP
+            if last is not None and last.intent == MASSAGE_TYPES:
+                return MASSAGE_TYPES
         return None
     if asks_nothing_else(text):
         return "ask_clinic_info"

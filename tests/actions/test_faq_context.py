@@ -146,3 +146,25 @@ async def test_the_fallback_answers_a_sure_clinic_detail(dispatcher: CollectingD
     assert "Back pain has many possible causes" in texts[0]
     assert texts[1].startswith("Here are our prices:")
     assert not any("Did you mean" in t for t in texts)
+
+
+async def test_a_follow_up_to_nothing_offers_the_likely_topics() -> None:
+    """ "what about it" as a first message: the topics as buttons, as for any unclear message."""
+    messages, _ = await ask("follow_up", "what about it")
+    payloads = [b["payload"] for b in messages[0]["buttons"]]
+    assert payloads[-1] == "/out_of_scope" and "/ask_benefits" in payloads
+
+
+async def test_a_weekday_or_a_place_reads_the_same_under_its_topic() -> None:
+    """ "and sunday?" read as a clinic-detail question, "what about lower down?" as a back-pain
+    one, get the answers they get as follow-ups: the words carry the detail."""
+    _, slots = await ask("ask_clinic_info", "what are your opening hours")
+    messages, _ = await ask("ask_clinic_info", "what about sunday", slots=slots)
+    assert messages[0]["text"].startswith("Sorry, we're closed on Sundays.")
+    messages, _ = await ask("ask_clinic_info", "and saturday?", slots=slots)
+    assert messages[0]["text"].startswith("On Saturdays we're open 9am–1pm.")
+    upper = [{"entity": "back_region", "value": "upper"}]
+    _, slots = await ask("ask_back_pain", "my upper back is stiff", entities=upper)
+    messages, slots = await ask("ask_back_pain", "what about lower down?", slots=slots)
+    assert "lumbar" in messages[0]["text"]
+    assert slots == {"last_topic": "ask_back_pain", "last_topic_entities": {"back_region": "lower"}}

@@ -129,6 +129,19 @@ def test_an_unsure_message_with_a_clinic_detail_is_answered_anyway() -> None:
     assert intent_when_unsure(ranking, "does it help with sciatica") is None
 
 
+def test_a_kind_of_massage_after_another_asks_about_it() -> None:
+    from bot.clinic.questions import Topic, intent_when_unsure
+
+    last = Topic("ask_massage_types", {"massage_type": "deep_tissue"})
+    kinds = {"massage_type": ["swedish"]}
+    ranking = [("nlu_fallback", 0.55), ("ask_massage_types", 0.52)]
+    assert intent_when_unsure(ranking, "and swedish?", kinds, last, ["swedish"]) == (
+        "ask_massage_types"
+    )
+    # With no answer before it to follow, the fallback asks.
+    assert intent_when_unsure(ranking, "and swedish?", kinds, None, ["swedish"]) is None
+
+
 @pytest.mark.parametrize(
     "text",
     [

@@ -11,6 +11,11 @@
   code, which checks and converts each block separately: for the one-row matrix of a single
   message, four times slower than joining the sentence rows directly, as `_create_X` does here.
   Training (many messages at once) keeps Rasa's own code.
+- `normalize: true` weighs each featurizer's counts as TF-IDF does without the IDF: log(1 + count),
+  then each featurizer's block scaled to unit length. Raw counts let a long, rambling message
+  (whose many words and character n-grams add up) outvote a short one on length alone, and make
+  the model over-sure of it; scaled, a message weighs the same whatever its length. `C` is the
+  logistic regression's inverse regularisation strength (scikit-learn's, 1.0 by default).
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from rasa.nlu.classifiers.logistic_regression_classifier import (
 )
 from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
 from rasa.shared.nlu.training_data.message import Message
-from scipy.sparse import coo_matrix, csr_matrix
+from scipy.sparse import coo_matrix, csr_matrix, vstack
 
 logger = logging.getLogger(__name__)
 
@@ -43,13 +48,34 @@ def _arrays_file(model_dir: Path) -> Path:
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class LogisticRegressionClassifier(RasaLogisticRegressionClassifier):
-    """Same training and predictions as Rasa's `LogisticRegressionClassifier`."""
+    """Rasa's `LogisticRegressionClassifier`, optionally on length-normalised features."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {
+            **RasaLogisticRegressionClassifier.get_default_config(),
+            "normalize": False,
+            "C": 1.0,
+        }
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        name: str,
+        model_storage: ModelStorage,
+        resource: Resource,
+    ) -> None:
+        super().__init__(config, name, model_storage, resource)
+        self.clf.set_params(C=float(self.config["C"]))
 
     def _create_X(self, messages: list[Message]) -> csr_matrix:
         """Rasa's feature matrix; for a single message (every parse) built directly."""
-        if len(messages) != 1:
+        normalize = bool(self.config["normalize"])
+        if len(messages) == 1:
+            return sentence_row(messages[0], normalize)
+        if not normalize:
             return super()._create_X(messages)
-        return sentence_row(messages[0])
+        return vstack([sentence_row(m, normalize) for m in messages], format="csr")
 
     def persist(self) -> None:
         super().persist()
@@ -81,9 +107,10 @@ class LogisticRegressionClassifier(RasaLogisticRegressionClassifier):
         return component
 
 
-def sentence_row(message: Message) -> csr_matrix:
+def sentence_row(message: Message, normalize: bool = False) -> csr_matrix:
     """The message's sparse and dense sentence features side by side, as Rasa's
-    `Message.get_sparse_features` and `_create_X` join them (same columns, same values)."""
+    `Message.get_sparse_features` and `_create_X` join them (same columns, same values);
+    with `normalize`, each sparse block as log(1 + count) scaled to unit length."""
     sparse = [
         feature.features
         for feature in message.features
@@ -93,6 +120,8 @@ def sentence_row(message: Message) -> csr_matrix:
     ]
     dense = message.get_dense_features(attribute=TEXT)[1]
     blocks = [coo_matrix(block) for block in sparse]
+    if normalize:
+        blocks = [_unit_length(block) for block in blocks]
     if dense is not None:
         blocks.append(coo_matrix(dense.features))
     if not blocks:
@@ -104,3 +133,9 @@ def sentence_row(message: Message) -> csr_matrix:
         [block.col + offset for block, offset in zip(blocks, offsets[:-1], strict=True)]
     )
     return csr_matrix((data, (rows, cols)), shape=(blocks[0].shape[0], int(offsets[-1])))
+
+
+def _unit_length(block: coo_matrix) -> coo_matrix:
+    data = np.log1p(np.abs(block.data))
+    norm = float(np.sqrt(np.sum(data**2)))
+    return coo_matrix((data / norm if norm else data, (block.row, block.col)), shape=block.shape)

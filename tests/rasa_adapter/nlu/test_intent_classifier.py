@@ -83,3 +83,23 @@ def test_falls_back_to_skops_without_the_arrays(
     config = {**LogisticRegressionClassifier.get_default_config(), "random_state": 42}
     loaded = LogisticRegressionClassifier.load(config, storage, resource, context)
     assert _ranked(loaded, featurizer)[2][0][0] == "greet"
+
+
+def test_normalised_rows_weigh_the_same_whatever_the_length(tmp_path: Path) -> None:
+    """`normalize`: log counts, each featurizer's block scaled to unit length."""
+    from bot.rasa_adapter.nlu.intent_classifier import sentence_row
+
+    data = TrainingData([Message(data={TEXT: t}) for t in ("back back back pain", "back pain")])
+    WhitespaceTokenizer(WhitespaceTokenizer.get_default_config()).process_training_data(data)
+    storage = LocalModelStorage(tmp_path)
+    context = ExecutionContext(GraphSchema({}), "cv")
+    featurizer = CountVectorsFeaturizer.create(
+        CountVectorsFeaturizer.get_default_config(), storage, Resource("cv"), context
+    )
+    featurizer.train(data)
+    featurizer.process_training_data(data)
+    long, short = (sentence_row(m, normalize=True) for m in data.training_examples)
+    for row in (long, short):
+        assert np.isclose(float(row.multiply(row).sum()), 1.0)
+    raw = sentence_row(data.training_examples[0])
+    assert raw.max() == 3.0  # without it, Rasa's counts as they are
