@@ -182,6 +182,7 @@ class Reader:
             for m in span._.modifiers
             if not (span.start <= m.modifier_span[0] and m.modifier_span[1] <= span.end)
         }
+        categories |= _straddling(span)
         if lx.NEGATED in categories:
             return Context.NEGATED
         if lx.HYPOTHETICAL in categories:
@@ -209,6 +210,29 @@ class Reader:
                 continue
             findings.append(Finding(concept.id, concept.level, span.text, context, concept.advice))
         return Assessment(tuple(_one_per_concept_and_context(findings)))
+
+
+def _straddling(span: Span) -> set[str]:
+    """Categories of the forward triggers that begin before a mention and end inside it.
+
+    medspaCy skips every trigger overlapping its target, so in "I've not had any surgery" the
+    trigger "not had" would not negate the mention "had any surgery". Such a trigger counts when
+    the words it shares with the mention hold no negation: in "I haven't had a wee since" the
+    mention itself is about the "not" ("n't had a wee"), so the trigger is part of it.
+    """
+    found: set[str] = set()
+    for modifier in span.doc._.context_graph.modifiers:
+        start, end = modifier.modifier_span
+        if not (start < span.start < end < span.end):
+            continue
+        if str(modifier.direction).upper() not in ("FORWARD", "BIDIRECTIONAL"):
+            continue
+        if modifier.scope_span[1] <= end:
+            continue
+        if any(token.lemma_ in lx.NEGATIONS for token in span.doc[span.start : end]):
+            continue
+        found.add(modifier.category)
+    return found
 
 
 def _one_per_concept_and_context(findings: Iterable[Finding]) -> list[Finding]:
