@@ -213,18 +213,21 @@ class Reader:
 
 
 def _straddling(span: Span) -> set[str]:
-    """Categories of the forward triggers that begin before a mention and end inside it.
+    """Categories of the forward triggers that begin before or with a mention and end inside it.
 
     medspaCy skips every trigger overlapping its target, so in "I've not had any surgery" the
     trigger "not had" would not negate the mention "had any surgery". Such a trigger counts when
     the words it shares with the mention hold no negation: in "I haven't had a wee since" the
-    mention itself is about the "not" ("n't had a wee"), so the trigger is part of it.
+    mention itself is about the "not" ("n't had a wee"), so the trigger is part of it. A trigger
+    that begins with the mention counts only if it names someone else ("my cat's op").
     """
     found: set[str] = set()
     for modifier in span.doc._.context_graph.modifiers:
         start, end = modifier.modifier_span
-        if not (start < span.start < end < span.end):
+        if not start <= span.start < end < span.end:
             continue
+        if start == span.start and modifier.category != lx.OTHER_PERSON:
+            continue  # "came off my bike" is no "came off my [tablets]"
         if str(modifier.direction).upper() not in ("FORWARD", "BIDIRECTIONAL"):
             continue
         if modifier.scope_span[1] <= end:
