@@ -32,7 +32,7 @@ CLAUSE_BREAKS = (".", "?", "!", ";", "but", "however", "although", "though", "wh
 DEFAULT_GAP = 3
 # A gap never skips a negation either: "calf isn't red" or "legs are fine, no tingling" must not
 # read as one mention with its own "not" inside (a trigger inside a mention does not modify it).
-NEGATIONS = ("no", "not", "never", "without", "nor", "neither", "none")
+NEGATIONS = ("no", "not", "never", "without", "nor", "neither", "none", "nothing")
 
 # ConText categories of data/triage/context.yml and what each means for a finding.
 NEGATED = "NEGATED_EXISTENCE"
