@@ -1,8 +1,8 @@
 """Score the triage on the labelled corpus: recall and precision per level, and the confusion table.
 
 `make triage-report` prints the test part first (written before the lexicon, never tuned on), then
-the development part. Only the development part's misses can be listed (`--misses`): the test
-part's messages are scored, never shown, so nobody tunes on them by accident.
+the two development parts (by two authors). Only the development parts' misses can be listed
+(`--misses`): the test part's messages are scored, never shown, so nobody tunes on them by accident.
 """
 
 from __future__ import annotations
@@ -17,7 +17,12 @@ import yaml
 from bot.clinic.triage import Level, assess
 
 HERE = Path(__file__).resolve().parent
-PARTS = {"test": HERE / "corpus_test.yml", "dev": HERE / "corpus_dev.yml"}
+PARTS = {
+    "test": HERE / "corpus_test.yml",
+    "dev": HERE / "corpus_dev.yml",
+    "dev2": HERE / "corpus_dev2.yml",
+}
+DEV_PARTS = ("dev", "dev2")
 LEVELS = [level.value for level in Level]
 # The targets of the acceptance test (tests/triage/test_corpus_targets.py), on the test part.
 EMERGENCY_RECALL = 1.0
@@ -64,7 +69,7 @@ def score(part: str) -> Score:
         expected = str(message["level"])
         got = assess(str(message["text"])).level.value
         result.confusion[(expected, got)] += 1
-        if got != expected and part == "dev":
+        if got != expected and part in DEV_PARTS:
             result.misses.append((expected, got, str(message["text"])))
     return result
 
@@ -97,13 +102,13 @@ def render(result: Score) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--misses", action="store_true", help="also list the development part's misses"
+        "--misses", action="store_true", help="also list the development parts' misses"
     )
     parser.add_argument(
-        "--part", choices=["test", "dev"], action="append", help="only this part (default: both)"
+        "--part", choices=list(PARTS), action="append", help="only this part (default: all)"
     )
     args = parser.parse_args()
-    for part in args.part or ["test", "dev"]:
+    for part in args.part or list(PARTS):
         result = score(part)
         print(render(result))
         if part == "test":
@@ -112,8 +117,8 @@ def main() -> None:
                 f">= {_percent(DOCTOR_RECALL).strip()}, emergency on benign <= "
                 f"{_percent(EMERGENCY_ON_BENIGN).strip()}"
             )
-        if part == "dev" and args.misses:
-            print("\ndevelopment misses (labelled -> triage):")
+        if part in DEV_PARTS and args.misses:
+            print(f"\n{part} misses (labelled -> triage):")
             for expected, got, text in result.misses:
                 print(f"  {expected:>9} -> {got:<9} {text}")
         print()

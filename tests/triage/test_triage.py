@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from spacy.schemas import validate_token_pattern
 
-from bot.clinic.triage import Assessment, Context, Level, assess, get_lexicon
-from bot.clinic.triage.lexicon import LexiconError, load_lexicon
+from bot.clinic.triage import Assessment, Context, Level, assess, get_lexicon, reader
+from bot.clinic.triage.lexicon import LexiconError, compile_phrases, load_lexicon
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,6 +68,12 @@ def test_issue_examples(text: str, level: Level, concept: str) -> None:
         ("if I get a cold before my appointment can I reschedule?", Context.HYPOTHETICAL),
         ("Is deep tissue safe for people on blood thinners?", Context.HYPOTHETICAL),
         ("My dad had a fever last week", Context.OTHER_PERSON),
+        ("my dog's on blood thinners lol, the vet bills are mad", Context.OTHER_PERSON),
+        ("Ive not had any surgery ever", Context.NEGATED),
+        ("how soon after a car accident can you have a massage, in general?", Context.HYPOTHETICAL),
+        ("is pain at night a bad sign with back ache?", Context.HYPOTHETICAL),
+        ("If my back ever went and I got numb down below, is it A&E?", Context.HYPOTHETICAL),
+        ("what if my legs go numb during the massage?", Context.HYPOTHETICAL),
         ("my wife is pregnant, can I book a massage for me?", Context.OTHER_PERSON),
         ("I'm not pregnant and not on any blood thinners", Context.NEGATED),
     ],
@@ -82,6 +89,22 @@ def test_negation_is_scoped_to_its_clause() -> None:
     by_concept = {f.concept: f.context for f in result.findings}
     assert by_concept["leg_weakness_numbness"] is Context.AFFIRMED
     assert by_concept["infection_illness"] is Context.NEGATED  # no back pain: an illness sign
+
+
+def test_a_gap_never_skips_a_negation() -> None:
+    assert assess("my legs are fine, no tingling, it's just the back").level is Level.NONE
+    assert assess("my calf isn't red or swollen, it's just tight from running").level is Level.NONE
+
+
+def test_the_client_speaking_of_their_present_state_is_no_maybe() -> None:
+    assert assess("can I still come if my legs are numb?").level is Level.EMERGENCY
+    assert assess("If I'm honest my legs have gone numb").level is Level.EMERGENCY
+    assert assess("my wife says I'm dragging my left foot").level is Level.EMERGENCY
+
+
+def test_a_sentence_end_without_a_capital_still_ends_a_scope() -> None:
+    text = "had kidney cancer, they took the kidney out in 2020. now back pain out of nowhere"
+    assert assess(text).level is Level.EMERGENCY
 
 
 def test_booking_for_someone_else_makes_their_condition_the_concern() -> None:
@@ -108,6 +131,14 @@ def test_a_past_clot_is_still_a_concern() -> None:
         "I'm 16, can I book on my own?",
         "my heart's set on the hot stone massage",
         "had clotted cream with my scone",
+        "what are the three sections of the back?",
+        "which section of the form do I fill in?",
+        "I nearly had a heart attack when I saw the parking ticket",
+        "nearly wet myself laughing at your April Fools post",
+        "we're expecting snow so I might be a few minutes late",
+        "swell, see you at 4 then!",
+        "had a rash moment and booked three sessions in one go",
+        "finally under 16 stone after a year at the gym, celebrating with a massage",
         "10 out of 10 would recommend",
         "it's cold in here",
     ],
@@ -188,6 +219,22 @@ def test_lexicon_levels_and_concepts_are_the_agreed_ones() -> None:
                      "infection_illness"},
         "consent": {"under_16"},
     }  # fmt: skip
+
+
+def test_a_caesarean_is_recent_surgery() -> None:
+    for text in ("I had a c-section 5 weeks ago", "had an emergency section six weeks ago"):
+        assert "recent_surgery" in concerns(text)
+
+
+def test_every_compiled_pattern_is_a_valid_spacy_pattern() -> None:
+    """The reader's matchers skip spaCy's schema check at start-up (seconds for thousands of
+    patterns); this is where a malformed phrase is caught."""
+    lexicon, key = get_lexicon(), reader().key
+    phrases = [(c.id, p) for c in lexicon.concepts for p in (*c.phrases, *c.not_when)]
+    phrases += [("someone", p) for p in lexicon.for_someone_else]
+    for where, phrase in phrases:
+        for pattern in compile_phrases([phrase], lexicon.words, key, where):
+            assert not validate_token_pattern(pattern), (where, phrase)
 
 
 def test_a_broken_lexicon_is_refused_with_a_clear_message(tmp_path: Path) -> None:

@@ -8,8 +8,8 @@ A phrase is compiled into spaCy token patterns matched on lemmas, so "leg" also 
 - `a|b|c` any one of these (an alternative may be several words: `pins and needles|numb`).
 - `{name}` any one of the word list `name` from the `words:` section.
 - `x?` `{name}?` optional.
-- `~` up to three words in between, never across a clause boundary (a full stop, "but"…);
-  `~6` up to six.
+- `~` up to three words in between, never across a clause boundary (a full stop, "but"…) nor
+  a negation ("my legs are fine, no tingling" is no numb leg); `~6` up to six.
 - `#` a number; `=AF` this exact spelling, capitals included (for abbreviations);
   `^been` this word form only, not its other forms ("been", not "am" or "is").
 """
@@ -30,6 +30,9 @@ from bot.clinic.triage.model import Level
 # "legs are fine. Numb…" stay apart. The ConText rules end a modifier's scope at the same words.
 CLAUSE_BREAKS = (".", "?", "!", ";", "but", "however", "although", "though", "whereas", "except")
 DEFAULT_GAP = 3
+# A gap never skips a negation either: "calf isn't red" or "legs are fine, no tingling" must not
+# read as one mention with its own "not" inside (a trigger inside a mention does not modify it).
+NEGATIONS = ("no", "not", "never", "without", "nor", "neither", "none", "nothing")
 
 # ConText categories of data/triage/context.yml and what each means for a finding.
 NEGATED = "NEGATED_EXISTENCE"
@@ -264,7 +267,7 @@ def compile_phrase(
     for element in phrase.split():
         if element.startswith("~"):
             size = int(element[1:] or DEFAULT_GAP)
-            gap = {"LEMMA": {"NOT_IN": list(CLAUSE_BREAKS)}, "OP": "?"}
+            gap = {"LEMMA": {"NOT_IN": [*CLAUSE_BREAKS, *NEGATIONS]}, "OP": "?"}
             positions.append([[dict(gap) for _ in range(size)]])
             continue
         if element == "#":

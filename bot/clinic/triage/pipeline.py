@@ -6,8 +6,10 @@ The pipeline is the project's blank English (`bot.clinic.language`), then
    pyspellchecker's English word list says which words are unknown, and rapidfuzz finds the
    nearest lexicon word only, so a real word is never "corrected" into a symptom;
 2. medspaCy's rule-based sentence splitter (PyRuSH), as there is no parser;
-3. medspaCy's TargetMatcher with the lexicon's phrases, into a span group (mentions may overlap:
-   a swollen red calf is both swelling and a possible clot);
+3. the lexicon's phrases as spaCy Matcher patterns, into a span group as medspaCy's TargetMatcher
+   puts them (mentions may overlap: a swollen red calf is both swelling and a possible clot). The
+   matcher is spaCy's own so the thousands of patterns are not schema-checked at every start (that
+   was half the start-up time): tests/triage/test_triage.py checks each one instead;
 4. medspaCy's ConText with the rules of data/triage/context.yml only. Its packaged rules were
    written for US clinical notes ("r/o", "patient was not"); clients write "no probs", "my mum",
    "years ago, all fine now", "does massage help with…", so the rules are our own, in data.
@@ -19,7 +21,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from medspacy.context import ConTextRule
-from medspacy.target_matcher import TargetMatcher, TargetRule
 from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
 from spacy.matcher import Matcher
@@ -59,24 +60,21 @@ class Reader:
         self.nlp.remove_pipe("lemmatizer")  # lemmas are set by `_spell`, after correction
         self._speller = SpellChecker(distance=1)
         self._vocabulary = {w for w in lexicon.vocabulary() if len(w) >= MIN_CORRECTED_LENGTH}
-        self.nlp.add_pipe("medspacy_pyrush")
-        matcher: TargetMatcher = self.nlp.add_pipe(
-            "medspacy_target_matcher",
-            config={"result_type": "group", "span_group_name": GROUP, "prune": False},
-        )
+        self._sentences: Any = self.nlp.add_pipe("medspacy_pyrush")
+        self._targets = Matcher(self.nlp.vocab, validate=False)
         for concept in lexicon.concepts:
-            patterns = lx.compile_phrases(concept.phrases, lexicon.words, self.key, concept.id)
-            matcher.add(
-                [TargetRule(f"{concept.id}#{i}", concept.id, p) for i, p in enumerate(patterns)]
+            self._targets.add(
+                concept.id,
+                lx.compile_phrases(concept.phrases, lexicon.words, self.key, concept.id),
             )
-        self._exclusions = Matcher(self.nlp.vocab)
+        self._exclusions = Matcher(self.nlp.vocab, validate=False)
         for concept in lexicon.concepts:
             if concept.not_when:
                 self._exclusions.add(
                     concept.id,
                     lx.compile_phrases(concept.not_when, lexicon.words, self.key, concept.id),
                 )
-        self._someone_else = Matcher(self.nlp.vocab)
+        self._someone_else = Matcher(self.nlp.vocab, validate=False)
         if lexicon.for_someone_else:
             self._someone_else.add(
                 "for_someone_else",
@@ -114,6 +112,7 @@ class Reader:
                         )
                     )
         context.add(rules)
+        self._context = context
         self._concepts = {c.id: c for c in lexicon.concepts}
 
     # ------------------------------------------------------------------ words
@@ -157,21 +156,22 @@ class Reader:
 
     def read(self, text: str) -> Doc:
         doc = self._spell(self.nlp.make_doc(normalise(text, max_length=None)))
-        for name, pipe in self.nlp.pipeline:
-            doc = pipe(doc)
-            if name == "medspacy_target_matcher":
-                doc.spans[GROUP] = self._without_exclusions(doc)
-        return doc
+        doc = self._sentences(doc)
+        doc.spans[GROUP] = self._mentions(doc)
+        result: Doc = self._context(doc)
+        return result
 
-    def _without_exclusions(self, doc: Doc) -> list[Span]:
+    def _mentions(self, doc: Doc) -> list[Span]:
+        """Every match of a concept's phrases, less those overlapping one of its `not_when`."""
         excluded: dict[str, list[tuple[int, int]]] = {}
         for match_id, start, end in self._exclusions(doc):
             excluded.setdefault(self.nlp.vocab.strings[match_id], []).append((start, end))
-        return [
-            span
-            for span in doc.spans[GROUP]
-            if not any(s < span.end and span.start < e for s, e in excluded.get(span.label_, ()))
-        ]
+        mentions = []
+        for match_id, start, end in self._targets(doc):
+            label = self.nlp.vocab.strings[match_id]
+            if not any(s < end and start < e for s, e in excluded.get(label, ())):
+                mentions.append(Span(doc, start, end, label=label))
+        return mentions
 
     def _context_of(self, span: Span, someone_else: bool) -> Context:
         concept = self._concepts[span.label_]
@@ -182,6 +182,7 @@ class Reader:
             for m in span._.modifiers
             if not (span.start <= m.modifier_span[0] and m.modifier_span[1] <= span.end)
         }
+        categories |= _straddling(span)
         if lx.NEGATED in categories:
             return Context.NEGATED
         if lx.HYPOTHETICAL in categories:
@@ -209,6 +210,32 @@ class Reader:
                 continue
             findings.append(Finding(concept.id, concept.level, span.text, context, concept.advice))
         return Assessment(tuple(_one_per_concept_and_context(findings)))
+
+
+def _straddling(span: Span) -> set[str]:
+    """Categories of the forward triggers that begin before or with a mention and end inside it.
+
+    medspaCy skips every trigger overlapping its target, so in "I've not had any surgery" the
+    trigger "not had" would not negate the mention "had any surgery". Such a trigger counts when
+    the words it shares with the mention hold no negation: in "I haven't had a wee since" the
+    mention itself is about the "not" ("n't had a wee"), so the trigger is part of it. A trigger
+    that begins with the mention counts only if it names someone else ("my cat's op").
+    """
+    found: set[str] = set()
+    for modifier in span.doc._.context_graph.modifiers:
+        start, end = modifier.modifier_span
+        if not start <= span.start < end < span.end:
+            continue
+        if start == span.start and modifier.category != lx.OTHER_PERSON:
+            continue  # "came off my bike" is no "came off my [tablets]"
+        if str(modifier.direction).upper() not in ("FORWARD", "BIDIRECTIONAL"):
+            continue
+        if modifier.scope_span[1] <= end:
+            continue
+        if any(token.lemma_ in lx.NEGATIONS for token in span.doc[span.start : end]):
+            continue
+        found.add(modifier.category)
+    return found
 
 
 def _one_per_concept_and_context(findings: Iterable[Finding]) -> list[Finding]:
