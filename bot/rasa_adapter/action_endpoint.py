@@ -10,7 +10,7 @@ own.
 Rasa waits up to 300 s for an action; a client waits for a reply far less. Every call here
 gives up after ACTION_TIMEOUT_SECONDS (5), and after ACTION_CIRCUIT_FAILURES (3) failures in a
 row (timeouts, connection errors, 5xx answers) calls fail at once for
-ACTION_CIRCUIT_RESET_SECONDS (15); then one trial call goes through (half-open), and its
+ACTION_CIRCUIT_RESET_SECONDS (5); then one trial call goes through (half-open), and its
 outcome closes the circuit or opens it again. Either way the error is an
 `aiohttp.ClientConnectionError`, which Rasa's `RemoteAction.run` turns into a `RasaException`
 and `resilience.guard_action` into the clinic's apology with its phone number.

@@ -58,7 +58,7 @@ class ResilienceSettings:
 
     action_timeout: float = 5.0  # ACTION_TIMEOUT_SECONDS
     circuit_failures: int = 3  # ACTION_CIRCUIT_FAILURES; 0 = never stop trying
-    circuit_reset: float = 15.0  # ACTION_CIRCUIT_RESET_SECONDS
+    circuit_reset: float = 5.0  # ACTION_CIRCUIT_RESET_SECONDS
     max_in_flight: int = 64  # MAX_MESSAGES_IN_FLIGHT; 0 = no limit
 
     @classmethod
@@ -67,14 +67,14 @@ class ResilienceSettings:
         settings = cls(
             action_timeout=_number(env, "ACTION_TIMEOUT_SECONDS", 5.0, integer=False),
             circuit_failures=int(_number(env, "ACTION_CIRCUIT_FAILURES", 3, integer=True)),
-            circuit_reset=_number(env, "ACTION_CIRCUIT_RESET_SECONDS", 15.0, integer=False),
+            circuit_reset=_number(env, "ACTION_CIRCUIT_RESET_SECONDS", 5.0, integer=False),
             max_in_flight=int(_number(env, "MAX_MESSAGES_IN_FLIGHT", 64, integer=True)),
         )
         if settings.action_timeout <= 0:
             raise ConfigError("ACTION_TIMEOUT_SECONDS must be more than 0 (e.g. 5)")
         if settings.circuit_failures and settings.circuit_reset <= 0:
             raise ConfigError(
-                "ACTION_CIRCUIT_RESET_SECONDS must be more than 0 (e.g. 15); "
+                "ACTION_CIRCUIT_RESET_SECONDS must be more than 0 (e.g. 5); "
                 "ACTION_CIRCUIT_FAILURES=0 switches the circuit breaker off"
             )
         return settings

@@ -136,7 +136,7 @@ def test_breaker_switched_off_never_opens() -> None:
 
 
 def test_settings_from_the_environment() -> None:
-    assert ResilienceSettings.from_env({}) == ResilienceSettings(5.0, 3, 15.0, 64)
+    assert ResilienceSettings.from_env({}) == ResilienceSettings(5.0, 3, 5.0, 64)
     custom = {
         "ACTION_TIMEOUT_SECONDS": "1.5",
         "ACTION_CIRCUIT_FAILURES": "0",
