@@ -21,8 +21,9 @@ PARTS = {
     "test": HERE / "corpus_test.yml",
     "dev": HERE / "corpus_dev.yml",
     "dev2": HERE / "corpus_dev2.yml",
+    "dev3": HERE / "corpus_dev3.yml",
 }
-DEV_PARTS = ("dev", "dev2")
+DEV_PARTS = ("dev", "dev2", "dev3")
 LEVELS = [level.value for level in Level]
 # The targets of the acceptance test (tests/triage/test_corpus_targets.py), on the test part.
 EMERGENCY_RECALL = 1.0

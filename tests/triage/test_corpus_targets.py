@@ -26,7 +26,7 @@ def test_part():  # type: ignore[no-untyped-def]
 
 
 def test_corpus_parts_are_labelled_with_the_agreed_levels() -> None:
-    for part in ("test", "dev", "dev2"):
+    for part in ("test", "dev", "dev2", "dev3"):
         messages = load(part)
         assert messages and all(m["level"] in LEVELS for m in messages)
     assert len(load("test")) + len(load("dev")) >= 500
