@@ -112,6 +112,13 @@ def test_booking_for_someone_else_makes_their_condition_the_concern() -> None:
     assert assess("my brother fell off his bike, can I book for me tomorrow?").level is Level.NONE
 
 
+def test_asking_what_someone_else_should_do_now_gets_their_urgent_advice() -> None:
+    assert assess("my dad has chest pain and his left arm hurts, what should he do?").level is (
+        Level.EMERGENCY
+    )
+    assert assess("my mum has numb legs, should she go to hospital?").level is Level.EMERGENCY
+
+
 def test_a_past_clot_is_still_a_concern() -> None:
     [finding] = assess("I had a DVT years ago, all sorted now").concerns
     assert (finding.concept, finding.level) == ("previous_clot", Level.DOCTOR)
