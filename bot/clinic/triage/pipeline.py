@@ -217,9 +217,7 @@ class Reader:
 def _shared_start(a: str, b: str) -> int:
     """How many letters two words share at their start."""
     n = 0
-    for x, y in zip(a, b):
-        if x != y:
-            break
+    while n < min(len(a), len(b)) and a[n] == b[n]:
         n += 1
     return n
 
