@@ -116,7 +116,7 @@ def test_lay_and_clinical_wordings(text: str, concept: str) -> None:
         ("my wife is pregnant, can I book a massage for me?", Context.OTHER_PERSON),
         ("I'm not pregnant and not on any blood thinners", Context.NEGATED),
         ("tested negative for flu yesterday", Context.NEGATED),
-        ("the form asks about clots, i've never had one", Context.NEGATED),
+        ("the form asks about clots, i've never had one", Context.HYPOTHETICAL),
         ("heart problems, clots, surgery: none of those apply to me", Context.NEGATED),
         ("had a chest infection in january, all settled now", Context.HISTORICAL),
         ("sprained my wrist last year, totally over it", Context.HISTORICAL),
@@ -138,6 +138,13 @@ def test_negation_is_scoped_to_its_clause() -> None:
     by_concept = {f.concept: f.context for f in result.findings}
     assert by_concept["leg_weakness_numbness"] is Context.AFFIRMED
     assert by_concept["infection_illness"] is Context.NEGATED  # no back pain: an illness sign
+
+
+def test_a_later_answer_does_not_negate_a_red_flag_before_it() -> None:
+    assert assess("my legs are numb, never had one of those scans").level is Level.EMERGENCY
+    assert assess("chest pain today, the age limit doesn't apply to me").level is Level.EMERGENCY
+    text = "I get chest pains when walking, never had any heart problems"
+    assert assess(text).level is Level.EMERGENCY
 
 
 def test_a_gap_never_skips_a_negation() -> None:
