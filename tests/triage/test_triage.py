@@ -59,6 +59,45 @@ def test_issue_examples(text: str, level: Level, concept: str) -> None:
     assert concept in concerns(text)
 
 
+# Lay, slang and clinical wordings of the same concerns (kinds of phrasing a new author used).
+@pytest.mark.parametrize(
+    ("text", "concept"),
+    [
+        ("cant feel my backside when i sit on the toilet", "saddle_numbness"),
+        ("numbness round my arse and lower back pain", "saddle_numbness"),
+        ("i think i have cauda equina, back is agony", "saddle_numbness"),
+        ("urinary retention and sciatica", "bladder_bowel"),
+        ("my legs wont hold me up", "leg_weakness_numbness"),
+        ("stabbing pain in the centre of my chest", "chest_pain"),
+        ("pain on the left side of my chest since lunch", "chest_pain"),
+        ("chest feels like its in a vice", "chest_pain"),
+        ("getting SOB walking upstairs", "breathlessness"),
+        ("breathless on exertion for 2 days", "breathlessness"),
+        ("feeling febrile and my lower back aches", "fever_with_back_pain"),
+        ("the pony bucked me off on sunday", "recent_trauma"),
+        ("took a heavy knock to the back playing rugby saturday", "recent_trauma"),
+        ("came a cropper on the ice yesterday, back is sore", "recent_trauma"),
+        ("previous breast ca, now new back ache", "cancer_history_back_pain"),
+        ("back pain at nite, doesn't ease whatever position i try", "night_pain"),
+        ("12 weeks preg, ok for a massage?", "pregnancy"),
+        ("im 6 months along", "pregnancy"),
+        ("our ivf was successful, so excited", "pregnancy"),
+        ("my INR has been high lately", "anticoagulants"),
+        ("im anticoagulated, is deep tissue ok", "anticoagulants"),
+        ("had an acl repair 6 weeks ago", "recent_surgery"),
+        ("the graze on my knee is still healing", "skin_problem"),
+        ("diagnosed with herpes zoster last week", "skin_problem"),
+        ("golfers elbow flaring up", "inflammation"),
+        ("my knee has flared up again", "inflammation"),
+        ("hes 12 and plays rugby, can i book him in", "under_16"),
+        ("my 7th grader plays football", "under_16"),
+        ("my son's only 14, can he book", "under_16"),
+    ],
+)
+def test_lay_and_clinical_wordings(text: str, concept: str) -> None:
+    assert concept in concerns(text)
+
+
 @pytest.mark.parametrize(
     ("text", "context"),
     [
@@ -76,6 +115,16 @@ def test_issue_examples(text: str, level: Level, concept: str) -> None:
         ("what if my legs go numb during the massage?", Context.HYPOTHETICAL),
         ("my wife is pregnant, can I book a massage for me?", Context.OTHER_PERSON),
         ("I'm not pregnant and not on any blood thinners", Context.NEGATED),
+        ("tested negative for flu yesterday", Context.NEGATED),
+        ("the form asks about clots, i've never had one", Context.HYPOTHETICAL),
+        ("heart problems, clots, surgery: none of those apply to me", Context.NEGATED),
+        ("had a chest infection in january, all settled now", Context.HISTORICAL),
+        ("sprained my wrist last year, totally over it", Context.HISTORICAL),
+        ("had flu last month but it's gone now", Context.HISTORICAL),
+        ("when i was 12 i broke my arm", Context.HISTORICAL),
+        ("do you treat people with shingles", Context.HYPOTHETICAL),
+        ("can a cold be spread through massage", Context.HYPOTHETICAL),
+        ("wot if i get a cold before my appointment", Context.HYPOTHETICAL),
     ],
 )
 def test_context_keeps_it_from_being_a_concern(text: str, context: Context) -> None:
@@ -89,6 +138,13 @@ def test_negation_is_scoped_to_its_clause() -> None:
     by_concept = {f.concept: f.context for f in result.findings}
     assert by_concept["leg_weakness_numbness"] is Context.AFFIRMED
     assert by_concept["infection_illness"] is Context.NEGATED  # no back pain: an illness sign
+
+
+def test_a_later_answer_does_not_negate_a_red_flag_before_it() -> None:
+    assert assess("my legs are numb, never had one of those scans").level is Level.EMERGENCY
+    assert assess("chest pain today, the age limit doesn't apply to me").level is Level.EMERGENCY
+    text = "I get chest pains when walking, never had any heart problems"
+    assert assess(text).level is Level.EMERGENCY
 
 
 def test_a_gap_never_skips_a_negation() -> None:
@@ -148,6 +204,15 @@ def test_a_past_clot_is_still_a_concern() -> None:
         "finally under 16 stone after a year at the gym, celebrating with a massage",
         "10 out of 10 would recommend",
         "it's cold in here",
+        "the heat is unbearable today, need a massage",
+        "our plans fell through so i'm free on friday",
+        "my phone took a fall and the screen cracked",
+        "took a hit on the stock market lol",
+        "got a knock at the door, brb",
+        "awkward pregnant pause there sorry",
+        "i work on the oncology ward as a nurse, it's a lot",
+        "im 45 and need a deep tissue",
+        "do you treat under 16s?",
     ],
 )
 def test_benign_traps_raise_nothing(text: str) -> None:

@@ -142,7 +142,9 @@ class Reader:
         )
         if not near:
             return word
-        return min(near, key=lambda found: (found[1], found[0]))[0]
+        # Of equally near words, the one sharing the longest start: typos sit more often in the
+        # middle or end of a word ("covd" is "covid", not "cold").
+        return min(near, key=lambda found: (found[1], -_shared_start(word, found[0]), found[0]))[0]
 
     def _spell(self, doc: Doc) -> Doc:
         for token in doc:
@@ -210,6 +212,14 @@ class Reader:
                 continue
             findings.append(Finding(concept.id, concept.level, span.text, context, concept.advice))
         return Assessment(tuple(_one_per_concept_and_context(findings)))
+
+
+def _shared_start(a: str, b: str) -> int:
+    """How many letters two words share at their start."""
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return n
 
 
 def _straddling(span: Span) -> set[str]:
