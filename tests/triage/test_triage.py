@@ -234,6 +234,12 @@ def test_lookalike_letters_and_misspellings() -> None:
     assert "osteoporosis" in concerns("osteoperosis in my spine")
 
 
+def test_two_everyday_words_run_together_are_no_typo() -> None:
+    assert assess("my back hurts alot").level is Level.NONE  # not "a clot"
+    assert assess("hurts abit aswell").level is Level.NONE
+    assert assess("feaver and back pain").level is Level.EMERGENCY  # a typo still reads
+
+
 def test_assessment_round_trips_through_the_parse_data() -> None:
     result = assess("I'm 18 weeks pregnant and on warfarin, no fever")
     again = Assessment.from_dict(result.as_dict())

@@ -39,6 +39,9 @@ TWO_EDITS_FROM = 7  # words this long may be two letters off ("osteoperosis" is 
 # than this in its corpus counts as unknown. Real words near symptoms ("fiver" 852, "flue" 207,
 # "pane" 908) stay as written.
 RARE_WORD_COUNT = 100
+# pyspellchecker's count of the words a run-together pair is made of: "a" 49 M, "lot" 1.1 M,
+# "fact" 178 k; a typo's pieces are far rarer ("feaver": "fe" 573, "aver" 356).
+EVERYDAY_WORD_COUNT = 100_000
 
 
 def _quiet_pyrush() -> None:
@@ -130,6 +133,7 @@ class Reader:
             or not word.isalpha()
             or word in self._vocabulary
             or self._speller[word] >= RARE_WORD_COUNT
+            or self._run_together(word)
         ):
             return word
         allowed = 2 if len(word) >= TWO_EDITS_FROM else 1
@@ -145,6 +149,17 @@ class Reader:
         # Of equally near words, the one sharing the longest start: typos sit more often in the
         # middle or end of a word ("covd" is "covid", not "cold").
         return min(near, key=lambda found: (found[1], -_shared_start(word, found[0]), found[0]))[0]
+
+    def _run_together(self, word: str) -> bool:
+        """Two everyday words written as one ("alot", "aswell", "abit"): chat spelling, not a
+        typo of a lexicon word ("hurts alot" is no clot)."""
+        return any(
+            (head == "a" or len(head) >= 2)
+            and len(tail) >= 2
+            and self._speller[head] >= EVERYDAY_WORD_COUNT
+            and self._speller[tail] >= EVERYDAY_WORD_COUNT
+            for head, tail in ((word[:i], word[i:]) for i in range(1, len(word) - 1))
+        )
 
     def _spell(self, doc: Doc) -> Doc:
         for token in doc:
