@@ -39,13 +39,18 @@ def resume_conversation(
 
     The id is escaped whole (`webchat:a/b` → `webchat%3Aa%2Fb`): ids once came from clients,
     and an unescaped `/`, `?` or `#` would address another route. The token goes in a header,
-    never in the URL that proxies and access logs keep."""
+    never in the URL that proxies and access logs keep.
+
+    A hand-off during opening hours pauses the conversation inside the hand-off action, so no
+    `action_listen` follows it; without one, Rasa's rules (which start after listening) would
+    match nothing and the client's next message would get no answer. So the resume is followed
+    by `action_listen`, as if the bot had just listened."""
     if not rasa_url:
         raise RuntimeError("RASA_URL is not set, so the conversation can't be resumed from here")
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     response = requests.post(
         f"{rasa_url.rstrip('/')}/conversations/{quote(conversation_id, safe='')}/tracker/events",
-        json={"event": "resume"},
+        json=[{"event": "resume"}, {"event": "action", "name": "action_listen"}],
         headers=headers,
         timeout=timeout,
     )

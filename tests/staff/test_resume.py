@@ -69,4 +69,4 @@ def test_resume_escapes_the_id_and_sends_the_token_in_a_header(
     )
     assert "token" not in call["path"].split("/tracker/events", 1)[1]  # no query string
     assert call["headers"]["Authorization"] == "Bearer staff-t0ken"
-    assert call["body"] == {"event": "resume"}
+    assert call["body"] == [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
