@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -95,6 +96,16 @@ def post(bot: RunningBot, index: int, message: str) -> tuple[int, Any, str]:
     return response.status_code, replies, message
 
 
+def paused_for_staff(bot: RunningBot, conversation: str) -> bool:
+    response = requests.get(
+        f"{bot.url}/conversations/{quote(conversation, safe='')}/tracker",
+        headers={"Authorization": f"Bearer {bot.api_token}"},
+        timeout=30,
+    )
+    response.raise_for_status()
+    return bool(response.json().get("paused"))
+
+
 def test_hostile_messages_never_break_the_bot(bot_server: RunningBot) -> None:
     messages = generate(COUNT)
     assert len(messages) == COUNT
@@ -105,8 +116,11 @@ def test_hostile_messages_never_break_the_bot(bot_server: RunningBot) -> None:
     assert not server_errors, server_errors[:5]
     silent = [
         (status, m[:60], replies)
-        for status, replies, m in results
+        for index, (status, replies, m) in enumerate(results)
         if not isinstance(replies, list) or not any((r.get("text") or "").strip() for r in replies)
+        # During opening hours a hand-off payload pauses its conversation for staff, who answer
+        # from then on: the bot's silence there is the hand-off working.
+        if not paused_for_staff(bot_server, f"rest:hostile-{index // 5}")
     ]
     assert not silent, f"{len(silent)} unanswered, e.g. {silent[:5]}"
 

@@ -72,7 +72,13 @@ class LogisticRegressionClassifier(RasaLogisticRegressionClassifier):
         """Rasa's feature matrix; for a single message (every parse) built directly."""
         normalize = bool(self.config["normalize"])
         if len(messages) == 1:
-            return sentence_row(messages[0], normalize)
+            row = sentence_row(messages[0], normalize)
+            width = getattr(self.clf, "n_features_in_", row.shape[1])
+            if row.shape[1] == 0 and width:
+                # Nothing featurised (a message of symbols the cleaner drops): no evidence for
+                # any intent, so a low-confidence guess the fallback takes, not a crash.
+                return csr_matrix((1, width))
+            return row
         if not normalize:
             return super()._create_X(messages)
         return vstack([sentence_row(m, normalize) for m in messages], format="csr")

@@ -103,3 +103,19 @@ def test_normalised_rows_weigh_the_same_whatever_the_length(tmp_path: Path) -> N
         assert np.isclose(float(row.multiply(row).sum()), 1.0)
     raw = sentence_row(data.training_examples[0])
     assert raw.max() == 3.0  # without it, Rasa's counts as they are
+
+
+def test_a_message_with_no_features_gets_a_low_confidence_guess(
+    trained: tuple[LocalModelStorage, Resource, ExecutionContext, object],
+) -> None:
+    """A message of symbols the cleaner drops reaches the classifier with nothing featurised:
+    the guess from no evidence (the intents' priors, which the fallback threshold catches in the
+    real model), never a crash that leaves the client unanswered."""
+    storage, resource, context, _ = trained
+    config = {**LogisticRegressionClassifier.get_default_config(), "random_state": 42}
+    classifier = LogisticRegressionClassifier.load(config, storage, resource, context)
+    message = Message(data={TEXT: ""})  # no tokens, no features
+    classifier.process([message])
+    ranking = message.get("intent_ranking")
+    assert [i["name"] for i in ranking] == ["greet", "ask_price", "ask_back_pain"]
+    assert sum(i["confidence"] for i in ranking) == pytest.approx(1.0)
