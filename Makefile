@@ -69,7 +69,7 @@ pytest: train chromium nginx services
 # The markers are set in tests/conftest.py from each test's folder and fixtures.
 FAST := not (model or e2e or services or browser or server)
 
-test-fast: install ## the tests that need no model, server, PostgreSQL/Redis or browser (< 1 min)
+test-fast: install ## the tests that need no model, server, PostgreSQL/Redis or browser (~80 s)
 	$(RUN) pytest -m "$(FAST)" -q
 
 # pytest last, so its summary closes the output.

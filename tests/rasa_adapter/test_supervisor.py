@@ -18,6 +18,10 @@ from bot.rasa_adapter.serve import ReadyProbe
 from bot.rasa_adapter.supervisor import Part, Policy, Supervisor
 from tests.support import ROOT
 
+# The supervisor's children are real processes (and one probe a real HTTP server): not for
+# `make test-fast`.
+pytestmark = pytest.mark.server
+
 # Each start appends a line to the file; the first start crashes, later ones stay up.
 CRASH_FIRST = """
 import pathlib, sys, time
