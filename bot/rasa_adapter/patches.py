@@ -203,7 +203,8 @@ def fail_loudly(_original: Callable[..., Any] | None, _settings: PatchSettings) 
 
 def answer_when_a_store_fails(original: Callable[..., Any] | None, settings: PatchSettings) -> Any:
     """`Agent.handle_message`, answering the clinic's "couldn't take your message, send it
-    again" when the lock store (Redis) or the conversation store fails, instead of nothing.
+    again" when the lock store (Redis) or the conversation store fails, instead of nothing (any
+    other failure while handling the message, such as the model's, gets the same answer).
 
     Why a patch: both are used in `Agent.handle_message` itself (the lock around the message,
     the conversation read and saved inside it); Rasa's channels catch the error, log it and
@@ -218,7 +219,7 @@ def answer_when_a_store_fails(original: Callable[..., Any] | None, settings: Pat
         try:
             return await original(self, message)
         except Exception:
-            logger.exception("A message was not taken: the lock or conversation store failed")
+            logger.exception("A message was not taken: handling it failed (a store, or the model)")
             if message.output_channel is not None:
                 await message.output_channel.send_text_message(message.sender_id, notice())
             return None

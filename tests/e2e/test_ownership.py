@@ -85,7 +85,7 @@ def test_staff_resume_a_paused_conversation_with_an_awkward_id(
     bot_server: RunningBot, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     sender = f"ana/{uuid.uuid4().hex[:6]}?x=1#top"
-    replies = send_rest(bot_server.url, "/human_handoff", sender)
+    replies = send_rest(bot_server.url, "can I talk to a real person please", sender)
     if "best phone number" in " ".join(r.get("text", "") for r in replies):
         send_rest(bot_server.url, "07911 123456", sender)
     conversation = f"rest:{sender}"
